@@ -1,0 +1,1 @@
+"""12-lead ECG: the platform's waveform contract, vendor formats and synthesis."""

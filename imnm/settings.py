@@ -1,0 +1,82 @@
+"""Where the platform keeps its files, resolved once at the edge from arguments and environment.
+
+Everything below the data directory is derived here; nothing deeper reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR_ENV = "IMNM_DATA_DIR"
+PSEUDONYM_KEY_ENV = "IMNM_PSEUDONYM_KEY"
+DEFAULT_DATA_DIR = Path("data")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO_ROOT / "config"
+
+
+class ConfigurationError(RuntimeError):
+    """The platform was started without a setting it needs."""
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The data directory's layout: landing zone, warehouse, waveforms, models, releases."""
+
+    root: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def results(self) -> Path:
+        """The published results file, replaced atomically at each release."""
+        return self.root / "results.duckdb"
+
+    @property
+    def waveforms(self) -> Path:
+        return self.root / "waveforms"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def releases(self) -> Path:
+        return self.root / "releases"
+
+    @property
+    def training_centre(self) -> Path:
+        return self.root / "training_centre"
+
+    def site_landing(self, site: str) -> Path:
+        return self.landing / site
+
+
+def resolve_data_paths(data_dir: str | os.PathLike[str] | None = None) -> DataPaths:
+    """The data directory from the argument, else `$IMNM_DATA_DIR`, else `./data`."""
+    chosen = data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return DataPaths(Path(chosen).resolve())
+
+
+def pseudonym_key(explicit: str | None = None) -> bytes:
+    """The HMAC key for pseudonyms: given explicitly or from `$IMNM_PSEUDONYM_KEY`; never stored."""
+    key = explicit or os.environ.get(PSEUDONYM_KEY_ENV)
+    if not key:
+        raise ConfigurationError(
+            f"no pseudonymization key: set {PSEUDONYM_KEY_ENV} (any secret string of 16+ "
+            "characters; keep it outside the data directory)"
+        )
+    if len(key) < 16:
+        raise ConfigurationError(f"{PSEUDONYM_KEY_ENV} must be at least 16 characters long")
+    return key.encode("utf-8")
