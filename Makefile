@@ -1,0 +1,37 @@
+# One command per habit. Set-up needs only python3: a private uv bootstraps the locked venv.
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+IMNM := $(VENV)/bin/imnm
+
+export UV_PYTHON_DOWNLOADS := never
+export IMNM_DATA_DIR ?= $(CURDIR)/data
+# Demo only: real deployments set their own secret key outside the repository.
+export IMNM_PSEUDONYM_KEY ?= demo-pseudonym-key-not-secret
+
+.PHONY: setup run test lint bench clean-data
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
+
+run: setup
+	$(IMNM) demo-data
+	$(IMNM) model train --if-missing
+	$(IMNM) refresh
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean-data:
+	rm -rf $(IMNM_DATA_DIR)

@@ -1,0 +1,49 @@
+"""The multicentre refresh: site extracts in, a versioned release of the results out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+
+from imnm.settings import pseudonym_key, resolve_data_paths
+from tasks.analyse import run_study_analyses
+from tasks.discover import discover_new_files
+from tasks.harmonize import harmonize_into_core
+from tasks.model_selection import current_model_version
+from tasks.publish import publish_release
+from tasks.run_log import RefreshSummary, finish_run, start_run
+from tasks.score import score_new_ecgs
+from tasks.stage import parse_and_stage
+from tasks.study_a import StudyAParameters
+from tasks.summary import summarize_refresh
+from tasks.validate import validate_staged
+
+
+@flow(name="refresh", log_prints=True)
+def refresh(data_dir: str | None = None, sites_dir: str | None = None,
+            lvd_cutoff: float = 0.01) -> RefreshSummary:
+    """Discover -> stage -> validate -> harmonize -> score -> analyse -> publish."""
+    paths = resolve_data_paths(data_dir)
+    params = StudyAParameters(cutoff=lvd_cutoff)
+    ctx = start_run(paths, "refresh", {"lvd_cutoff": lvd_cutoff},
+                    Path(sites_dir) if sites_dir else None)
+    key = pseudonym_key()
+    model_version = current_model_version(paths)
+    try:
+        # Load
+        files = discover_new_files(ctx)
+        staged = parse_and_stage(ctx, files)
+        verdicts = validate_staged(ctx, staged)
+        harmonized = harmonize_into_core(ctx, verdicts, key)
+        # Score and analyse
+        scored = score_new_ecgs(ctx, model_version)
+        results = run_study_analyses(ctx, model_version, params)
+        # Publish
+        release = publish_release(ctx, model_version, params, results, harmonized)
+    except BaseException:
+        finish_run(ctx, RefreshSummary(run_id=ctx.run_id), status="failed")
+        raise
+    summary = summarize_refresh(ctx, scored, results, release, harmonized)
+    finish_run(ctx, summary)
+    return summary

@@ -1,0 +1,301 @@
+"""A file-system registry of trained AI-ECG models, each stored with its model card.
+
+Layout under the registry root::
+
+    <root>/<version>/model.keras   the saved Keras model
+    <root>/<version>/card.json     its ModelCard, including the model file's sha256
+    <root>/CURRENT                 the version that scoring uses
+
+Versions are immutable: registering an existing version is refused, and loading re-checks the
+model file against the sha256 in its card. Listing and reading cards never import Keras or a
+backend; only `register` and `load` do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from imnm.ecg.contract import AMPLITUDE_UNIT, LEADS, N_SAMPLES, SAMPLING_HZ
+from models.preprocess import PREPROCESSING_VERSION
+
+if TYPE_CHECKING:
+    import keras
+
+MODEL_FILE: Final[str] = "model.keras"
+CARD_FILE: Final[str] = "card.json"
+CURRENT_FILE: Final[str] = "CURRENT"
+VERSION_PREFIX: Final[str] = "ai-ecg-lvd"
+DEMO_VERSION_PREFIX: Final[str] = "ai-ecg-lvd-demo"
+NOT_CLINICALLY_VALID: Final[str] = "NOT clinically valid"
+DEMO_CLINICAL_VALIDITY: Final[str] = (
+    "Demonstration model trained on synthetic data. It is NOT clinically valid: its outputs "
+    "carry no diagnostic meaning and must not inform the care of any patient."
+)
+_VERSION_PATTERN: Final[re.Pattern[str]] = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_HASH_CHUNK_BYTES: Final[int] = 1 << 20
+
+
+class RegistryError(RuntimeError):
+    """The model registry cannot do what was asked."""
+
+
+class ModelVersionExistsError(RegistryError):
+    """A version with this name is already registered; versions are never overwritten."""
+
+
+class ModelNotFoundError(RegistryError):
+    """No registered model has this version."""
+
+
+class NoCurrentModelError(RegistryError):
+    """The registry has no current model yet."""
+
+
+class ModelIntegrityError(RegistryError):
+    """A model file's sha256 differs from the one recorded in its card."""
+
+
+@dataclass(frozen=True)
+class InputContract:
+    """What a model expects: lead order, sampling rate, length, unit and preprocessing."""
+
+    leads: tuple[str, ...]
+    sampling_hz: int
+    n_samples: int
+    unit: str
+    preprocessing_version: str
+
+    @classmethod
+    def current(cls) -> InputContract:
+        """The contract that this code base's preprocessing produces."""
+        return cls(
+            leads=LEADS,
+            sampling_hz=SAMPLING_HZ,
+            n_samples=N_SAMPLES,
+            unit=AMPLITUDE_UNIT,
+            preprocessing_version=PREPROCESSING_VERSION,
+        )
+
+
+@dataclass(frozen=True)
+class TrainingDataSummary:
+    """Size, class balance and a content fingerprint of the data a model was trained on."""
+
+    n_ecgs: int
+    n_patients: int
+    n_positive: int
+    fingerprint: str
+    synthetic: bool
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """The facts a model is published with; stored as card.json beside the model file.
+
+    `version` and `sha256` are filled in by `ModelRegistry.register`.
+    """
+
+    code_version: str
+    label_definition: str
+    training_data: TrainingDataSummary
+    metrics: dict[str, float]
+    intended_use: str
+    clinical_validity: str
+    input_contract: InputContract = field(default_factory=InputContract.current)
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    version: str | None = None
+    sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.training_data.synthetic and NOT_CLINICALLY_VALID not in self.clinical_validity:
+            raise ValueError(
+                f"a model trained on synthetic data must state {NOT_CLINICALLY_VALID!r} in "
+                "clinical_validity"
+            )
+
+    def to_json(self) -> str:
+        """Serialise to JSON text, version first."""
+        fields = asdict(self)
+        ordered = {"version": fields.pop("version"), **fields}
+        return json.dumps(ordered, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelCard:
+        """Parse JSON text written by `to_json`."""
+        raw: dict[str, Any] = json.loads(text)
+        contract = raw.pop("input_contract")
+        contract["leads"] = tuple(contract["leads"])
+        return cls(
+            input_contract=InputContract(**contract),
+            training_data=TrainingDataSummary(**raw.pop("training_data")),
+            **raw,
+        )
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model version in the registry: its directory and its card."""
+
+    version: str
+    directory: Path
+    card: ModelCard
+
+    @property
+    def model_path(self) -> Path:
+        return self.directory / MODEL_FILE
+
+    @property
+    def card_path(self) -> Path:
+        return self.directory / CARD_FILE
+
+
+class ModelRegistry:
+    """Versioned, write-once model storage under one root directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def register(self, model: keras.Model, card: ModelCard) -> RegisteredModel:
+        """Save `model` with `card` as a new version and return it; never overwrites.
+
+        Without `card.version` the version is `<prefix>-<YYYYMMDD>-<first 8 of sha256>`,
+        the prefix marking synthetic-data (demo) models.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        if card.version is not None:
+            self._check_available(card.version)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            model.save(staging / MODEL_FILE)
+            sha256 = file_sha256(staging / MODEL_FILE)
+            version = card.version or _default_version(card, sha256)
+            self._check_available(version)
+            card = replace(card, version=version, sha256=sha256)
+            (staging / CARD_FILE).write_text(card.to_json(), encoding="utf-8")
+            try:
+                staging.rename(self.root / version)
+            except OSError as error:
+                raise ModelVersionExistsError(f"model version {version!r} already exists") from error
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+        return RegisteredModel(version=version, directory=self.root / version, card=card)
+
+    def list(self) -> list[RegisteredModel]:
+        """All registered versions, oldest first (reads cards only; imports no Keras)."""
+        if not self.root.is_dir():
+            return []
+        found = [
+            self._read(entry.name)
+            for entry in self.root.iterdir()
+            if entry.is_dir() and not entry.name.startswith(".") and (entry / CARD_FILE).is_file()
+        ]
+        return sorted(found, key=lambda registered: (registered.card.created_at, registered.version))
+
+    def get(self, version: str) -> RegisteredModel:
+        """The registered model `version`, or ModelNotFoundError."""
+        _check_version_name(version)
+        if not (self.root / version / CARD_FILE).is_file():
+            raise ModelNotFoundError(f"no model version {version!r} in registry {self.root}")
+        return self._read(version)
+
+    def current(self) -> RegisteredModel:
+        """The model that scoring should use, as named in the CURRENT file."""
+        current_file = self.root / CURRENT_FILE
+        if not current_file.is_file():
+            raise NoCurrentModelError(
+                f"registry {self.root} has no current model: register one and call "
+                "set_current(version)"
+            )
+        return self.get(current_file.read_text(encoding="utf-8").strip())
+
+    def set_current(self, version: str) -> None:
+        """Make `version` the current model; the CURRENT file is replaced atomically."""
+        self.get(version)
+        pending = self.root / f".{CURRENT_FILE}.{os.getpid()}"
+        pending.write_text(version + "\n", encoding="utf-8")
+        os.replace(pending, self.root / CURRENT_FILE)
+
+    def load(self, version: str) -> keras.Model:
+        """Load `version` after checking its model file against the sha256 in its card.
+
+        The verified bytes are the ones loaded, so a file changed after the check is never used.
+        """
+        registered = self.get(version)
+        content = registered.model_path.read_bytes()
+        actual = hashlib.sha256(content).hexdigest()
+        if actual != registered.card.sha256:
+            raise ModelIntegrityError(
+                f"model {version!r}: {registered.model_path} has sha256 {actual}, card records "
+                f"{registered.card.sha256}; the file was changed after registration"
+            )
+        import keras
+
+        with tempfile.TemporaryDirectory() as scratch:
+            verified = Path(scratch) / MODEL_FILE
+            verified.write_bytes(content)
+            return keras.saving.load_model(verified, compile=False)
+
+    def _read(self, version: str) -> RegisteredModel:
+        """Read one version's card from disk."""
+        directory = self.root / version
+        card = ModelCard.from_json((directory / CARD_FILE).read_text(encoding="utf-8"))
+        return RegisteredModel(version=version, directory=directory, card=card)
+
+    def _check_available(self, version: str) -> None:
+        """Raise unless `version` is a safe, unused name."""
+        _check_version_name(version)
+        if (self.root / version).exists():
+            raise ModelVersionExistsError(f"model version {version!r} already exists")
+
+
+def summarize_training_data(
+    waveforms_uv: np.ndarray, labels: np.ndarray, patient_ids: np.ndarray, *, synthetic: bool
+) -> TrainingDataSummary:
+    """Count ECGs, patients and positives, and fingerprint waveforms, labels and patients."""
+    digest = hashlib.sha256()
+    for array in (waveforms_uv, np.asarray(labels, dtype=np.int64)):
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    for patient_id in patient_ids:
+        digest.update(str(patient_id).encode() + b"\0")
+    return TrainingDataSummary(
+        n_ecgs=len(waveforms_uv),
+        n_patients=len(set(np.asarray(patient_ids).tolist())),
+        n_positive=int(np.sum(labels)),
+        fingerprint=digest.hexdigest(),
+        synthetic=synthetic,
+    )
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's content, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _default_version(card: ModelCard, sha256: str) -> str:
+    """`<prefix>-<YYYYMMDD of created_at>-<first 8 of sha256>`."""
+    prefix = DEMO_VERSION_PREFIX if card.training_data.synthetic else VERSION_PREFIX
+    day = datetime.fromisoformat(card.created_at).strftime("%Y%m%d")
+    return f"{prefix}-{day}-{sha256[:8]}"
+
+
+def _check_version_name(version: str) -> None:
+    """Refuse names that are not a single safe path component."""
+    if not _VERSION_PATTERN.fullmatch(version):
+        raise ValueError(f"invalid model version name {version!r}")

@@ -1,0 +1,92 @@
+"""Harmonize: rebuild the core layer from every staged file that passed validation.
+
+Idempotent by construction: core is recomputed from staging in one transaction, so the same
+staging always gives the same core, and a crash leaves the previous core intact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from imnm.siteconfig import RECORD_KINDS
+from tasks.context import RunContext
+from tasks.harmonize_rules import Harmonized, HarmonizeInput, harmonize
+from tasks.validate import SiteValidation
+from warehouse.db import open_warehouse, sql
+
+
+@dataclass(frozen=True)
+class HarmonizeSummary:
+    """Core row counts, unmapped values and the sites held back by a blocking check."""
+
+    core_rows: dict[str, int]
+    unmapped_values: int
+    duplicates_removed: dict[str, int]
+    held_back_sites: dict[str, tuple[str, ...]]
+
+
+def _publishable_staging(con: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
+    if kind not in RECORD_KINDS:
+        raise KeyError(f"unknown record kind {kind!r}")
+    return pl.from_arrow(con.execute(
+        f"SELECT s.* FROM staging.{kind} s JOIN registry.source_files f USING (file_id) "
+        "WHERE f.status = 'staged' ORDER BY s.file_id, s.source_row").arrow())
+
+
+def hold_back_blocked_sites(con: duckdb.DuckDBPyConnection, ctx: RunContext,
+                            verdicts: list[SiteValidation]) -> dict[str, tuple[str, ...]]:
+    """Mark this run's files of each site with a blocking failure as held back."""
+    held: dict[str, tuple[str, ...]] = {}
+    for verdict in verdicts:
+        if verdict.blocking_failures:
+            reason = "blocking data-quality failure: " + ", ".join(verdict.blocking_failures)
+            con.execute(sql("update_held_back_files"), [reason, verdict.site, ctx.run_id])
+            held[verdict.site] = verdict.blocking_failures
+    return held
+
+
+def write_core(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: Harmonized) -> None:
+    """Replace every core table and record the unmapped values, all in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for kind, frame in result.tables.items():
+            con.execute(f"DELETE FROM core.{kind}")
+            con.register("core_rows", frame.to_arrow())
+            con.execute(f"INSERT INTO core.{kind} BY NAME SELECT * FROM core_rows")
+            con.unregister("core_rows")
+        con.executemany(sql("insert_unmapped_value"), [
+            (ctx.run_id, u.site, u.record_kind, u.file_id, u.source_row, u.column, u.value,
+             u.reason) for u in result.unmapped])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+@task(name="harmonize into core", cache_policy=NO_CACHE)
+def harmonize_into_core(ctx: RunContext, verdicts: list[SiteValidation], key: bytes
+                        ) -> HarmonizeSummary:
+    """Hold back blocked sites' new files, then rebuild core from what may be published."""
+    logger = get_run_logger()
+    with open_warehouse(ctx.paths.warehouse) as con:
+        held = hold_back_blocked_sites(con, ctx, verdicts)
+        staging = {kind: _publishable_staging(con, kind) for kind in RECORD_KINDS}
+        result = harmonize(HarmonizeInput(staging=staging, vocabularies=ctx.vocabularies,
+                                          sites={s.site: s for s in ctx.sites}, key=key))
+        write_core(con, ctx, result)
+    for site, checks in held.items():
+        logger.warning("%s held back from this release: %s", site, ", ".join(checks))
+    logger.info("core rebuilt: %s; %d unmapped value(s)",
+                ", ".join(f"{k}={v.height}" for k, v in result.tables.items()),
+                len(result.unmapped))
+    return HarmonizeSummary(
+        core_rows={k: v.height for k, v in result.tables.items()},
+        unmapped_values=len(result.unmapped),
+        duplicates_removed=dict(result.duplicates_removed),
+        held_back_sites=held,
+    )

@@ -1,0 +1,155 @@
+"""Stage: parse each newly registered file into its staging table, or quarantine it.
+
+Idempotent: a file's staging rows are deleted before they are inserted, so a re-run after a
+crash stages it again cleanly. ECG waveforms are normalized once here and written to Parquet
+shards; staging keeps one metadata row per ECG pointing at its shard row.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from imnm.ecg.formats import EcgFileError, read_ecg
+from imnm.ecg.normalize import normalize_to_contract
+from imnm.siteconfig import RECORD_KINDS
+from imnm.waveform_store import WaveformShardWriter
+from tasks.context import RunContext
+from tasks.discover import RegisteredFile
+from tasks.staging_rules import MappingMismatchError, stage_table
+from tasks.table_readers import TableFileError, read_table_file
+from warehouse.db import open_warehouse, sql
+
+ECG_SHARD_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """What staging did with one file."""
+
+    file_id: int
+    site: str
+    record_kind: str
+    relative_path: str
+    status: str  # staged | quarantined
+    rows_staged: int
+    rows_rejected: int
+    reason: str | None = None
+
+
+def _staging_table(kind: str) -> str:
+    if kind not in RECORD_KINDS:
+        raise KeyError(f"unknown record kind {kind!r}")
+    return f"staging.{kind}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, ctx: RunContext, file: RegisteredFile,
+                reason: str) -> StageOutcome:
+    target = ctx.paths.quarantine / file.site / file.relative_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(file.path, target)
+    con.execute(sql("update_source_file_status"), ["quarantined", reason, 0, 0, file.file_id])
+    con.execute(sql("insert_file_event"), [ctx.run_id, file.site, file.relative_path,
+                                           file.file_id, file.sha256, "quarantined", reason, _now()])
+    return StageOutcome(file.file_id, file.site, file.record_kind, file.relative_path,
+                        "quarantined", 0, 0, reason)
+
+
+def _mark_staged(con: duckdb.DuckDBPyConnection, ctx: RunContext, file: RegisteredFile,
+                 rows: int, rejected: int) -> StageOutcome:
+    con.execute(sql("update_source_file_status"), ["staged", None, rows, rejected, file.file_id])
+    con.execute(sql("insert_file_event"), [ctx.run_id, file.site, file.relative_path,
+                                           file.file_id, file.sha256, "staged", None, _now()])
+    return StageOutcome(file.file_id, file.site, file.record_kind, file.relative_path,
+                        "staged", rows, rejected)
+
+
+def stage_table_file(con: duckdb.DuckDBPyConnection, ctx: RunContext, file: RegisteredFile
+                     ) -> StageOutcome:
+    """Parse, rename, cast and insert one table file; record every value that did not cast."""
+    mapping = ctx.site(file.site).kinds[file.record_kind]
+    try:
+        staged = stage_table(read_table_file(file.path, mapping), mapping)
+    except (TableFileError, MappingMismatchError) as exc:
+        return _quarantine(con, ctx, file, str(exc))
+    rows = staged.rows.with_columns(pl.lit(file.site).alias("site"),
+                                    pl.lit(file.file_id, dtype=pl.Int64).alias("file_id"))
+    table = _staging_table(file.record_kind)
+    con.execute(f"DELETE FROM {table} WHERE file_id = ?", [file.file_id])
+    con.register("staged_rows", rows.to_arrow())
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM staged_rows")
+    con.unregister("staged_rows")
+    for problem in staged.uncast:
+        con.execute(sql("insert_unmapped_value"), [
+            ctx.run_id, file.site, file.record_kind, file.file_id, problem.source_row,
+            problem.column, problem.value, problem.reason])
+    rejected_rows = len({p.source_row for p in staged.uncast})
+    return _mark_staged(con, ctx, file, rows.height, rejected_rows)
+
+
+def stage_ecg_files(con: duckdb.DuckDBPyConnection, ctx: RunContext, site: str,
+                    files: list[RegisteredFile]) -> list[StageOutcome]:
+    """Normalize one site's new ECG files to the waveform contract and write them to shards."""
+    mapping = ctx.site(site).kinds["ecgs"]
+    outcomes: list[StageOutcome] = []
+    shard_dir = ctx.paths.waveforms / site
+    with WaveformShardWriter(shard_dir, prefix=ctx.run_id, rows_per_shard=ECG_SHARD_ROWS) as writer:
+        for file in files:
+            try:
+                record = read_ecg(file.path, mapping.format)
+                waveform = normalize_to_contract(record)
+            except EcgFileError as exc:
+                outcomes.append(_quarantine(con, ctx, file, str(exc)))
+                continue
+            except Exception as exc:  # a vendor parser failing in an unforeseen way
+                outcomes.append(_quarantine(con, ctx, file, f"{file.path}: unreadable ECG: {exc}"))
+                continue
+            ecg_id = f"ecg-{file.sha256[:20]}"
+            shard_path, shard_row = writer.append(ecg_id, waveform)
+            con.execute("DELETE FROM staging.ecgs WHERE file_id = ?", [file.file_id])
+            con.execute(sql("insert_staged_ecg"), [
+                site, file.file_id, 1, record.patient_id, record.acquired_at, ecg_id,
+                mapping.format, record.sampling_hz, len(record.leads),
+                record.signal_uv.shape[1] / record.sampling_hz,
+                shard_path.relative_to(ctx.paths.root).as_posix(), shard_row])
+            outcomes.append(_mark_staged(con, ctx, file, 1, 0))
+    return outcomes
+
+
+@task(name="parse and stage", cache_policy=NO_CACHE)
+def parse_and_stage(ctx: RunContext, files: list[RegisteredFile]) -> list[StageOutcome]:
+    """Stage every registered file; unreadable ones go to quarantine and the rest go on."""
+    logger = get_run_logger()
+    outcomes: list[StageOutcome] = []
+    ecg_files: dict[str, list[RegisteredFile]] = defaultdict(list)
+    with open_warehouse(ctx.paths.warehouse) as con:
+        for file in files:
+            if file.record_kind == "ecgs":
+                ecg_files[file.site].append(file)
+                continue
+            con.execute("BEGIN TRANSACTION")
+            outcomes.append(stage_table_file(con, ctx, file))
+            con.execute("COMMIT")
+        for site, site_files in ecg_files.items():
+            con.execute("BEGIN TRANSACTION")
+            outcomes.extend(stage_ecg_files(con, ctx, site, site_files))
+            con.execute("COMMIT")
+    for outcome in outcomes:
+        if outcome.status == "quarantined":
+            logger.warning("quarantined %s/%s: %s", outcome.site, outcome.relative_path,
+                           outcome.reason)
+    staged = sum(o.status == "staged" for o in outcomes)
+    logger.info("staged %d file(s), quarantined %d", staged, len(outcomes) - staged)
+    return outcomes
+

@@ -1,0 +1,57 @@
+"""The refresh summary shown to the data engineer and stored with the audit run."""
+
+from __future__ import annotations
+
+from tasks.context import RunContext
+from tasks.harmonize import HarmonizeSummary
+from tasks.publish import ReleaseSummary
+from tasks.run_log import RefreshSummary, site_summaries
+from tasks.score import ScoreSummary
+from tasks.study_a import StudyAResults
+
+SQL_EXAMPLE = (
+    'imnm sql "SELECT site, count(*) AS patients, round(avg(p_lvd) * 100, 2) AS mean_p_lvd_pct, '
+    'sum(model_predicts_lvd::INT) AS model_flags FROM results.study_a_patients GROUP BY site '
+    'ORDER BY site"'
+)
+
+
+def summarize_refresh(ctx: RunContext, scored: ScoreSummary, results: StudyAResults,
+                      release: ReleaseSummary, harmonized: HarmonizeSummary) -> RefreshSummary:
+    """Collect the run's figures from the stages' outcomes and the audit trail."""
+    accuracy = results.accuracy or {}
+    return RefreshSummary(
+        run_id=ctx.run_id,
+        sites=site_summaries(ctx),
+        ecgs_scored=scored.scored_now,
+        model_version=scored.model_version,
+        release_id=release.release_id,
+        release_is_new=release.is_new,
+        auc=accuracy.get("auc"),
+        auc_ci=(accuracy.get("auc_ci_low"), accuracy.get("auc_ci_high")),
+        n_patients=accuracy.get("n_patients", 0),
+        held_back_sites={s: list(c) for s, c in harmonized.held_back_sites.items()},
+        results_file=str(release.results_file),
+    )
+
+
+def format_summary(summary: RefreshSummary) -> str:
+    """A terminal report: per-site files and rows, ECGs scored, release, AUC, a SQL example."""
+    lines = [f"Refresh {summary.run_id}", "",
+             f"{'site':<12}{'loaded':>8}{'skipped':>9}{'quarant.':>10}{'rows':>8}{'rejected':>10}"]
+    for s in summary.sites:
+        lines.append(f"{s.site:<12}{s.files_loaded:>8}{s.files_skipped:>9}"
+                     f"{s.files_quarantined:>10}{s.rows_staged:>8}{s.rows_rejected:>10}")
+    lines.append("")
+    lines.append(f"ECGs scored this run: {summary.ecgs_scored} (model {summary.model_version})")
+    for site, checks in summary.held_back_sites.items():
+        lines.append(f"Held back: {site} (blocking checks: {', '.join(checks)})")
+    state = "new release" if summary.release_is_new else "no new input; latest release is"
+    lines.append(f"Release: {state} {summary.release_id}")
+    if summary.auc is not None:
+        low, high = summary.auc_ci
+        lines.append(f"Study A AUC for echo-defined LVD: {summary.auc:.3f} "
+                     f"(95% CI {low:.3f}-{high:.3f}), n={summary.n_patients}")
+    lines.append("Demo model and synthetic data: figures are not clinical evidence.")
+    lines += ["", f"Results file: {summary.results_file}", "Try:", f"  {SQL_EXAMPLE}"]
+    return "\n".join(lines)

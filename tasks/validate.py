@@ -1,0 +1,91 @@
+"""Validate: run each record kind's expectation suite over the rows staged in this run.
+
+Every outcome (check, site, rows tested, rows failed, severity, passed) and every failing row
+(file, row, value) is written to the audit schema, whatever the verdict.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.context import RunContext
+from tasks.stage import StageOutcome
+from warehouse.db import open_warehouse, sql
+
+
+@dataclass(frozen=True)
+class SiteValidation:
+    """The verdict of one site's newly staged data."""
+
+    site: str
+    checks_run: int
+    checks_failed: int
+    blocking_failures: tuple[str, ...]
+    rows_failed: int
+
+
+def _staged_batch(con: duckdb.DuckDBPyConnection, kind: str, file_ids: list[int]):
+    from imnm.siteconfig import RECORD_KINDS
+
+    if kind not in RECORD_KINDS:
+        raise KeyError(f"unknown record kind {kind!r}")
+    return con.execute(
+        f"SELECT * FROM staging.{kind} WHERE file_id IN (SELECT unnest(?::BIGINT[])) "
+        "ORDER BY file_id, source_row", [file_ids]).df()
+
+
+def _record_outcomes(con: duckdb.DuckDBPyConnection, ctx: RunContext, site: str, kind: str,
+                     outcomes: list) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for outcome in outcomes:
+        con.execute(sql("insert_validation_result"), [
+            ctx.run_id, site, kind, outcome.suite, outcome.check_name, outcome.expectation_type,
+            outcome.column_name, outcome.category, outcome.severity, outcome.threshold,
+            outcome.rows_tested, outcome.rows_failed, outcome.passed, now])
+        failed = [(ctx.run_id, site, kind, outcome.check_name, file_id, source_row,
+                   outcome.column_name, value) for file_id, source_row, value in outcome.failed_rows]
+        if failed:
+            con.executemany(sql("insert_failed_row"), failed)
+
+
+@task(name="validate staged data", cache_policy=NO_CACHE)
+def validate_staged(ctx: RunContext, staged: list[StageOutcome]) -> list[SiteValidation]:
+    """Validate each (site, kind) batch staged in this run and store every result."""
+    from expectations.runner import validate_staged_batch
+
+    logger = get_run_logger()
+    batches: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for outcome in staged:
+        if outcome.status == "staged":
+            batches[(outcome.site, outcome.record_kind)].append(outcome.file_id)
+    per_site: dict[str, list] = defaultdict(list)
+    with open_warehouse(ctx.paths.warehouse) as con:
+        for (site, kind), file_ids in sorted(batches.items()):
+            batch = _staged_batch(con, kind, file_ids)
+            outcomes = validate_staged_batch(kind, batch, ctx.run_date)
+            con.execute("BEGIN TRANSACTION")
+            _record_outcomes(con, ctx, site, kind, outcomes)
+            con.execute("COMMIT")
+            per_site[site].extend(outcomes)
+    verdicts = [
+        SiteValidation(
+            site=site,
+            checks_run=len(outcomes),
+            checks_failed=sum(not o.passed for o in outcomes),
+            blocking_failures=tuple(sorted(o.check_name for o in outcomes
+                                           if not o.passed and o.severity == "blocking")),
+            rows_failed=sum(o.rows_failed for o in outcomes),
+        )
+        for site, outcomes in sorted(per_site.items())
+    ]
+    for verdict in verdicts:
+        logger.info("%s: %d checks, %d failed (%d blocking), %d failing rows", verdict.site,
+                    verdict.checks_run, verdict.checks_failed, len(verdict.blocking_failures),
+                    verdict.rows_failed)
+    return verdicts

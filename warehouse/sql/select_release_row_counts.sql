@@ -1,0 +1,1 @@
+SELECT row_counts FROM results.releases WHERE release_id = ?

@@ -1,0 +1,1 @@
+SELECT file_id, status FROM registry.source_files WHERE site = ? AND sha256 = ?
