@@ -17,9 +17,21 @@ from imnm.settings import ConfigurationError, DataPaths, resolve_data_paths
 DEFAULT_CRON = "0 2 * * *"
 
 
+# Prefect defaults for a command-line run: its state under the data directory, a patient
+# start-up of the temporary API server on a busy machine, and no usage telemetry.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_UI_ENABLED": "false",
+}
+
+
 def _paths(args: argparse.Namespace) -> DataPaths:
+    """The data directory, with Prefect's environment defaults set before Prefect is imported."""
     paths = resolve_data_paths(args.data_dir)
     os.environ.setdefault("PREFECT_HOME", str(paths.root / ".prefect"))
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     return paths
 
 
@@ -59,15 +71,14 @@ def cmd_model_train(args: argparse.Namespace) -> int:
     from flows.train_model import train_demo_model
 
     if args.if_missing:
-        from models.registry import ModelRegistry
+        from models.registry import ModelRegistry, RegistryError
 
-        models = ModelRegistry(paths.models)
-        if models.list():
-            try:
-                print(f"Current model: {models.current().version} (not retrained)")
-                return 0
-            except LookupError:
-                pass
+        try:
+            current = ModelRegistry(paths.models).current().version
+            print(f"Current model: {current} (not retrained)")
+            return 0
+        except RegistryError:
+            pass
     registered = train_demo_model(data_dir=str(paths.root), n_ecgs=args.ecgs,
                                   epochs=args.epochs, seed=args.seed)
     print(f"Registered and set current: {registered}")
@@ -75,12 +86,12 @@ def cmd_model_train(args: argparse.Namespace) -> int:
 
 
 def cmd_model_list(args: argparse.Namespace) -> int:
-    from models.registry import ModelRegistry
+    from models.registry import ModelRegistry, RegistryError
 
     registry = ModelRegistry(resolve_data_paths(args.data_dir).models)
     try:
         current = registry.current().version
-    except (FileNotFoundError, LookupError):
+    except RegistryError:
         current = None
     models = registry.list()
     if not models:

@@ -37,7 +37,7 @@ class DataPaths:
     @property
     def results(self) -> Path:
         """The published results file, replaced atomically at each release."""
-        return self.root / "results.duckdb"
+        return self.root / "published.duckdb"
 
     @property
     def waveforms(self) -> Path:

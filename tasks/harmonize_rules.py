@@ -321,9 +321,21 @@ def echo_findings(lvef: float | None, diastolic_grade: str | None, text: str | N
         findings.add("diastolic_dysfunction")
     if text:
         for finding, patterns in rules.text_patterns.items():
-            if any(p.search(text) for p in patterns):
+            if any(_affirmed(p, text) for p in patterns):
                 findings.add(finding)
     return sorted(findings)
+
+
+NEGATION = re.compile(r"\b(no|not|without|absence of|negative for)\b[^.;]*$", re.IGNORECASE)
+
+
+def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
+    """True if the pattern occurs in a clause not negated before it ("no wall motion ...")."""
+    for match in pattern.finditer(text):
+        clause_start = max(text.rfind(".", 0, match.start()), text.rfind(";", 0, match.start()))
+        if not NEGATION.search(text[clause_start + 1:match.start()]):
+            return True
+    return False
 
 
 def harmonize_echos(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:

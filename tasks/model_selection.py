@@ -7,11 +7,11 @@ from imnm.settings import ConfigurationError, DataPaths
 
 def current_model_version(paths: DataPaths) -> str:
     """The registry's current model version; a clear error when none is registered."""
-    from models.registry import ModelRegistry
+    from models.registry import ModelRegistry, RegistryError
 
     try:
         return ModelRegistry(paths.models).current().version
-    except (FileNotFoundError, LookupError) as exc:
+    except RegistryError as exc:
         raise ConfigurationError(
             f"no current AI-ECG model in {paths.models}: train the demo model with "
             "`imnm model train` or import one with `imnm model import`") from exc

@@ -1,6 +1,6 @@
 """Publish: write an immutable release of the result tables, then swap the results file.
 
-A release is written whole or not at all (one transaction). Analysts query `results.duckdb`,
+A release is written whole or not at all (one transaction). Analysts query `published.duckdb`,
 a copy of every release published beside the working warehouse and replaced atomically
 (`os.replace`), so a refresh that is writing the warehouse never blocks a reader.
 If the input fingerprint equals the latest release's, nothing new is published.
@@ -111,22 +111,23 @@ def export_results_file(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     home = con.execute("SELECT current_database()").fetchone()[0]
-    con.execute(f"ATTACH '{_sql_path(tmp)}' AS published")
+    con.execute(f"ATTACH '{_sql_path(tmp)}' AS release_out")
     try:
-        con.execute("CREATE SCHEMA published.results")
-        con.execute("CREATE SCHEMA published.audit")
+        con.execute("CREATE SCHEMA release_out.results")
+        con.execute("CREATE SCHEMA release_out.audit")
         for table in ("releases", *RESULT_HISTORY_TABLES):
-            con.execute(f"CREATE TABLE published.results.{table} AS SELECT * FROM results.{table}")
+            con.execute(f"CREATE TABLE release_out.results.{table} AS "
+                        f"SELECT * FROM results.{table}")
         for table in PUBLISHED_AUDIT_TABLES:
-            con.execute(f"CREATE TABLE published.audit.{table} AS SELECT * FROM audit.{table}")
-        con.execute("USE published")
+            con.execute(f"CREATE TABLE release_out.audit.{table} AS SELECT * FROM audit.{table}")
+        con.execute("USE release_out")
         con.execute(sql("create_view_latest_release"))
         for history, view in RESULT_HISTORY_TABLES.items():
             con.execute(f"CREATE VIEW results.{view} AS SELECT * FROM results.{history} "
                         "WHERE release_id = (SELECT release_id FROM results.latest_release)")
     finally:
         con.execute(f'USE "{home}"')
-        con.execute("DETACH published")
+        con.execute("DETACH release_out")
     with tmp.open("rb+") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, target)

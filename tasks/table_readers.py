@@ -21,7 +21,7 @@ class TableFileError(ValueError):
 
 def _read_csv(path: Path, mapping: KindMapping) -> pl.DataFrame:
     return pl.read_csv(path, separator=mapping.csv_delimiter, infer_schema=False,
-                       missing_utf8_is_empty_string=False, encoding="utf8-lossy")
+                       encoding="utf8-lossy")
 
 
 def _excel_cell(value: object) -> object:

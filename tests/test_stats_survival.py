@@ -47,6 +47,7 @@ STUDY = pd.DataFrame(
 )  # fmt: skip
 
 REL = 1e-6
+KM_COLS = ["time", "n_at_risk", "n_events", "n_censored", "survival", "ci_low", "ci_high"]
 
 
 @pytest.fixture(scope="module")
@@ -253,9 +254,7 @@ def test_km_study_curves_and_logrank() -> None:
         (78, 2, 0, 1, 0.321428571428571, 0.0949358716871447, 0.578624620148660),
         (84, 1, 0, 1, 0.321428571428571, 0.0949358716871447, 0.578624620148660),
     ]
-    got = high.table[
-        ["time", "n_at_risk", "n_events", "n_censored", "survival", "ci_low", "ci_high"]
-    ].to_numpy()
+    got = high.table[KM_COLS].to_numpy()
     np.testing.assert_allclose(got, np.array(expected_high), rtol=1e-9)
 
     low = res.curve(0).table
@@ -302,9 +301,7 @@ def test_km_lung_log_and_log_log_cis(lung: pd.DataFrame) -> None:
         assert [len(c.table) for c in res.curves] == [119, 87]
         assert res.logrank_chi2 == pytest.approx(10.3267419548856, rel=1e-9)
         assert res.logrank_p_value == pytest.approx(0.00131116452035549, rel=1e-9)
-        got = res.curve(1).table.iloc[[0, 1, 9, 29, 59]][
-            ["time", "n_at_risk", "n_events", "n_censored", "survival", "ci_low", "ci_high"]
-        ].to_numpy()
+        got = res.curve(1).table[KM_COLS].iloc[[0, 1, 9, 29, 59]].to_numpy()
         expected = np.array([(*row, lo, hi) for row, (lo, hi) in zip(common, ci, strict=True)])
         np.testing.assert_allclose(got, expected, rtol=1e-9, err_msg=conf_type)
 

@@ -43,8 +43,8 @@ from imnm.demo.cohort_people import (
 )
 from imnm.demo.records import (
     BiopsyRow,
-    EchoRow,
     EcgRow,
+    EchoRow,
     LabRow,
     LatentState,
     Patient,
@@ -60,7 +60,6 @@ LAST_ONSET = date(2023, 12, 31)
 DATA_CUTOFF = date(2026, 10, 15)
 SERIAL_ECG_SHARE = 0.40
 EARLY_ECHO_SHARE = 0.75
-MG_DL_PER_MMOL_L = 38.67
 
 _PATIENT_STREAM, _ID_STREAM, _ECG_ID_STREAM, _TRAINING_STREAM = 1, 2, 3, 4
 
@@ -117,7 +116,7 @@ class _Rows:
 def simulate_network(
     n_patients: int, seed: int, sites: Sequence[str] = DEFAULT_SITES
 ) -> Network:
-    """Simulate `n_patients` synthetic patients spread over `sites`, deterministically from `seed`."""
+    """Simulate `n_patients` synthetic patients spread over `sites`; same seed, same network."""
     if n_patients < 1:
         raise ValueError(f"n_patients must be positive, got {n_patients}")
     if not sites or len(set(sites)) != len(sites):
@@ -127,7 +126,7 @@ def simulate_network(
         rng = np.random.default_rng([seed, _PATIENT_STREAM, index])
         site = sites[int(rng.integers(len(sites)))]
         person = draw_person(rng)
-        course = draw_course(rng, FIRST_ONSET, LAST_ONSET)
+        course = draw_course(rng, FIRST_ONSET, LAST_ONSET, DATA_CUTOFF - timedelta(days=90))
         drawn.append((index, site, person, course, rng))
     local_ids = assign_local_ids(
         [site for _, site, *_ in drawn], [course.diagnosis.year for *_, course, _ in drawn],

@@ -66,13 +66,17 @@ class DiseaseCourse:
     prednisone_mg: float
 
 
-def draw_course(rng: np.random.Generator, first_onset: date, last_onset: date) -> DiseaseCourse:
+def draw_course(rng: np.random.Generator, first_onset: date, last_onset: date,
+                last_diagnosis: date) -> DiseaseCourse:
     """Onset, diagnosis delay band, baseline weakness and the initial treatment decisions."""
-    onset = date.fromordinal(int(rng.integers(first_onset.toordinal(), last_onset.toordinal())))
     shares = [share for _, share, _ in DURATION_BANDS]
     band, _, (low, high) = DURATION_BANDS[int(rng.choice(len(DURATION_BANDS), p=shares))]
-    diagnosis = onset + timedelta(days=int(rng.integers(low, high + 1)))
-    strength = float(np.clip(rng.normal(3.0, 0.8), 0.0, 5.0))
+    delay = timedelta(days=int(rng.integers(low, high + 1)))
+    latest_onset = min(last_onset, last_diagnosis - delay)
+    onset = date.fromordinal(int(rng.integers(first_onset.toordinal(),
+                                              latest_onset.toordinal() + 1)))
+    diagnosis = onset + delay
+    strength = float(np.clip(rng.normal(3.0, 0.8), 0.0, 4.45))
     moderate_severe = _mrc_integer(strength) <= 3
     # Clinicians reach for IVMP and IVIG more often when weakness is worse.
     ivmp = rng.random() < (0.58 if moderate_severe else 0.12)

@@ -23,7 +23,7 @@ _NORMAL_TEXTS = (
     "Normal LV size and systolic function. LVEF {ef}%.",
     "Normal left ventricular size, wall thickness and systolic function (EF {ef}%). "
     "Normal diastolic function.",
-    "LVEF {ef}%. No regional wall motion abnormalities. Normal diastolic filling.",
+    "LVEF {ef}%. Normal global and segmental LV function; normal diastolic filling.",
 )
 _FINDING_TEXTS = {
     "diastolic": (
@@ -57,7 +57,7 @@ _FINDING_TEXTS = {
 def draw_lv_at_diagnosis(age: float, serotype: str, rng: np.random.Generator
                          ) -> tuple[float, str]:
     """Latent LV impairment at diagnosis and its echo phenotype (seronegative, older: more LVD)."""
-    logit = -0.8 + 0.8 * (serotype == "seronegative") + 0.035 * (age - 62.0)
+    logit = -0.9 + 0.8 * (serotype == "seronegative") + 0.035 * (age - 62.0)
     if rng.random() >= 1.0 / (1.0 + math.exp(-logit)):
         return lv_for_category("normal", rng), "normal"
     if rng.random() < SEVERE_SHARE_OF_LVD:
@@ -108,9 +108,9 @@ def draw_outcome(
     lv: float, age: float, diagnosis_date: date, data_cutoff: date, rng: np.random.Generator
 ) -> tuple[date | None, str | None, date]:
     """(death date, cause, last follow-up): death odds rise steeply with the LV impairment."""
-    followup_days = int(np.clip(rng.lognormal(np.log(31 * 30.4), 1.0), 60, 20 * 365))
+    followup_days = int(np.clip(rng.lognormal(np.log(36 * 30.4), 1.0), 60, 20 * 365))
     end = min(diagnosis_date + timedelta(days=followup_days), data_cutoff)
-    logit = -3.14 + 4.6 * lv + 0.03 * (age - 62.0)
+    logit = -3.3 + 4.6 * lv + 0.03 * (age - 62.0)
     if rng.random() < 1.0 / (1.0 + math.exp(-logit)):
         span = max((end - diagnosis_date).days, 30)
         death = diagnosis_date + timedelta(days=int(14 + rng.uniform(0.05, 1.0) * (span - 14)))

@@ -129,12 +129,11 @@ def assign_local_ids(
 
 
 def _local_id(site: str, year: int, rng: np.random.Generator) -> str:
-    number = int(rng.integers(1, 100_000))
     if site == "lakeside":
         return f"LK-{int(rng.integers(1, 1_000_000)):06d}"
     if site == "riverside":
         registered = year - int(rng.integers(0, 6))
-        return f"{registered}/{number:05d}"
+        return f"{registered}/{int(rng.integers(1, 100_000)):05d}"
     if site == "hillcrest":
         return f"{int(rng.integers(0, 100_000_000)):08d}"
     # Any other centre: a three-letter prefix and six digits.

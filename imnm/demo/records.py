@@ -37,7 +37,7 @@ class LatentState:
     initial_prednisone_mg: float
 
     def lv_impairment_at(self, when: date) -> float:
-        """The latent LV impairment on a given day: flat before treatment, then recovery or drift."""
+        """The latent LV impairment on a day: near flat before treatment, then recovery or drift."""
         years = (when - self.treatment_start_date).days / DAYS_PER_YEAR
         base = self.lv_impairment_at_diagnosis
         if years <= 0:
@@ -54,7 +54,7 @@ class LatentState:
 
 @dataclass(frozen=True)
 class Patient:
-    """One patient as a centre knows them (identity, risk factors, diagnosis, outcome) plus truth."""
+    """One patient as a centre knows them (identity, risk factors, diagnosis, outcome) + truth."""
 
     patient_index: int
     site: str

@@ -51,29 +51,28 @@ class ContractEcg:
     source_duration_s: float
 
 
+def _derive(name: str, lead_i: np.ndarray, lead_ii: np.ndarray) -> np.ndarray:
+    if name == "III":
+        return lead_ii - lead_i
+    if name == "aVR":
+        return -(lead_i + lead_ii) / 2.0
+    if name == "aVL":
+        return lead_i - lead_ii / 2.0
+    return lead_ii - lead_i / 2.0  # aVF
+
+
 def _contract_leads(record: EcgRecord) -> tuple[np.ndarray, tuple[str, ...]]:
     by_name = dict(zip(record.leads, record.signal_uv, strict=True))
-    missing = [name for name in LEADS if name not in by_name]
+    missing = tuple(name for name in LEADS if name not in by_name)
     underivable = [name for name in missing if name not in DERIVABLE_LEADS]
     if underivable or (missing and not {"I", "II"} <= by_name.keys()):
         raise EcgFileError(
-            f"{record.source_format} record lacks leads {missing}; "
+            f"{record.source_format} record lacks leads {list(missing)}; "
             f"only {list(DERIVABLE_LEADS)} can be derived, and only from I and II"
         )
-    lead_i, lead_ii = by_name.get("I"), by_name.get("II")
-    derived: list[str] = []
     for name in missing:
-        assert lead_i is not None and lead_ii is not None
-        if name == "III":
-            by_name[name] = lead_ii - lead_i
-        elif name == "aVR":
-            by_name[name] = -(lead_i + lead_ii) / 2.0
-        elif name == "aVL":
-            by_name[name] = lead_i - lead_ii / 2.0
-        else:  # aVF
-            by_name[name] = lead_ii - lead_i / 2.0
-        derived.append(name)
-    return np.vstack([by_name[name] for name in LEADS]), tuple(derived)
+        by_name[name] = _derive(name, by_name["I"], by_name["II"])
+    return np.vstack([by_name[name] for name in LEADS]), missing
 
 
 def _rate_ratio(sampling_hz: float) -> Fraction:

@@ -53,7 +53,3 @@ def read_xml_file(path: Path) -> Element:
         raise EcgFileError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
     return parse_xml_bytes(data, path)
 
-
-def local_name(tag: str) -> str:
-    """Tag without its `{namespace}` prefix."""
-    return tag.rsplit("}", 1)[-1]

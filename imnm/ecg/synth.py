@@ -29,7 +29,7 @@ import scipy.fft
 
 from imnm.ecg.contract import N_LEADS, N_SAMPLES, SAMPLING_HZ, STORAGE_DTYPE
 
-DEFAULT_BATCH_SIZE = 32
+DEFAULT_BATCH_SIZE = 64
 INT16_LIMIT = 32767
 
 # Dower's transform, VCG (X, Y, Z in Frank's orientation) -> leads I, II, V1..V6.
@@ -54,6 +54,9 @@ _PRE = round(_PRE_S * SAMPLING_HZ)
 _WIDTH = _PRE + round(_POST_S * SAMPLING_HZ)
 _NFFT = scipy.fft.next_fast_len(N_SAMPLES + 2 * _WIDTH, real=True)
 _WANDER_MAX_HZ = 0.5
+_HEART_RATE_BPM = (50.0, 110.0)
+# Enough beats to cover the window plus a template on each side at the fastest rate, with jitter.
+_N_BEATS = int(np.ceil((N_SAMPLES + _WIDTH) / SAMPLING_HZ / (0.85 * 60.0 / _HEART_RATE_BPM[1]))) + 2
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -76,7 +79,7 @@ def _wave_parameters(
     def normal(scale: float, size: tuple[int, ...] = (n,)) -> np.ndarray:
         return rng.normal(0.0, scale, size)
 
-    heart_rate = np.clip(68.0 + 16.0 * lv + normal(10.0), 50.0, 110.0)
+    heart_rate = np.clip(68.0 + 16.0 * lv + normal(10.0), *_HEART_RATE_BPM)
     rr = 60.0 / heart_rate
     qrs_width = (1.0 + 0.30 * lv) * np.exp(normal(0.10))
     t_peak = (0.255 + 0.04 * lv) * np.cbrt(rr) * np.exp(normal(0.05))
@@ -142,14 +145,12 @@ def _beat_templates(centres: np.ndarray, sigmas: np.ndarray, vectors: np.ndarray
     """One beat's dipole (n, 3, width) in microvolts, R peak at sample `_PRE`."""
     t = (np.arange(_WIDTH) - _PRE) / SAMPLING_HZ
     shapes = np.exp(-0.5 * ((t - centres[..., None]) / sigmas[..., None]) ** 2)
-    return 1000.0 * np.einsum("nkd,nkt->ndt", vectors, shapes)
+    return 1000.0 * np.matmul(vectors.transpose(0, 2, 1), shapes)
 
 
 def _impulse_train(rr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Beat onsets as weighted impulses on the FFT grid (n, _NFFT), with HRV and breathing."""
-    n = rr.shape[0]
-    span_s = (N_SAMPLES + _WIDTH) / SAMPLING_HZ
-    n_beats = int(np.ceil(span_s / (rr.min() * 0.85))) + 2
+    n, n_beats = rr.shape[0], _N_BEATS
     breathing_hz = rng.uniform(0.15, 0.35, (n, 1))
     breathing_phase = rng.uniform(0.0, 2.0 * np.pi, (n, 1))
     jitter = rng.normal(0.0, 0.02, (n, n_beats))
@@ -167,76 +168,97 @@ def _impulse_train(rr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return train
 
 
-def _wander_spectrum(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Random low-frequency (< 0.5 Hz) coefficients per lead, to add in the rfft domain."""
-    n_bins = int(_WANDER_MAX_HZ * _NFFT / SAMPLING_HZ)
-    scale_uv = rng.uniform(10.0, 120.0, (n, 1, 1))
-    amplitude_uv = scale_uv * rng.rayleigh(0.5, (n, _N_INDEPENDENT, n_bins))
-    phase = rng.uniform(0.0, 2.0 * np.pi, (n, _N_INDEPENDENT, n_bins))
-    spectrum = np.zeros((n, _N_INDEPENDENT, _NFFT // 2 + 1), dtype=np.complex128)
-    spectrum[..., 1 : n_bins + 1] = amplitude_uv * (_NFFT / 2.0) * np.exp(1j * phase)
-    return spectrum
+_WANDER_BINS = int(_WANDER_MAX_HZ * _NFFT / SAMPLING_HZ)
+_MAINS_HZ = (50, 60)
 
 
 @cache
-def _mains_basis(frequency_hz: int) -> np.ndarray:
+def _slow_basis() -> np.ndarray:
+    """Sine/cosine rows (float32, read-only): wander bins k * fs / NFFT < 0.5 Hz, then mains."""
     t = np.arange(N_SAMPLES) / SAMPLING_HZ
-    basis = np.stack([np.sin(2 * np.pi * frequency_hz * t), np.cos(2 * np.pi * frequency_hz * t)])
+    frequencies = [k * SAMPLING_HZ / _NFFT for k in range(1, _WANDER_BINS + 1)] + list(_MAINS_HZ)
+    rows = []
+    for frequency in frequencies:
+        rows += [np.sin(2 * np.pi * frequency * t), np.cos(2 * np.pi * frequency * t)]
+    basis = np.array(rows, dtype=np.float32)
     basis.setflags(write=False)
     return basis
 
 
-def _mains_and_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Mains hum (50 or 60 Hz per ECG, per-lead amplitude and phase) plus white noise (n, 8, L)."""
-    hum = rng.exponential(8.0, (n, 1, 1)) * rng.uniform(0.2, 1.0, (n, _N_INDEPENDENT, 1))
-    phase = rng.uniform(0.0, 2.0 * np.pi, (n, _N_INDEPENDENT, 1))
-    mix = np.concatenate([hum * np.cos(phase), hum * np.sin(phase)], axis=2)  # (n, 8, 2)
-    sixty = rng.random(n) < 0.5
-    noise_sd = rng.uniform(4.0, 20.0, (n, 1, 1))
-    out = noise_sd * rng.standard_normal((n, _N_INDEPENDENT, N_SAMPLES))
-    for frequency, chosen in ((60, sixty), (50, ~sixty)):
-        if chosen.any():
-            out[chosen] += mix[chosen] @ _mains_basis(frequency)
-    return out
+def _slow_coefficients(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Per-lead weights on `_slow_basis`: (n, 8, rows) for baseline wander and mains hum."""
+    shape = (n, _N_INDEPENDENT)
+    wander_scale = rng.uniform(10.0, 120.0, (n, 1, 1))
+    wander = wander_scale * rng.rayleigh(0.5, (*shape, _WANDER_BINS))
+    wander_phase = rng.uniform(0.0, 2.0 * np.pi, (*shape, _WANDER_BINS))
+    hum = rng.exponential(8.0, (n, 1)) * rng.uniform(0.2, 1.0, shape)
+    hum_phase = rng.uniform(0.0, 2.0 * np.pi, shape)
+    sixty = rng.random(n) < 0.5  # one mains frequency per ECG
+    coefficients = np.zeros((*shape, 2 * (_WANDER_BINS + len(_MAINS_HZ))), dtype=np.float32)
+    coefficients[..., 0 : 2 * _WANDER_BINS : 2] = wander * np.cos(wander_phase)
+    coefficients[..., 1 : 2 * _WANDER_BINS : 2] = wander * np.sin(wander_phase)
+    column = 2 * _WANDER_BINS + 2 * sixty[:, None].astype(int)  # 50 Hz rows, or the 60 Hz rows
+    rows, leads = np.arange(n)[:, None], np.arange(_N_INDEPENDENT)[None, :]
+    coefficients[rows, leads, column] = hum * np.cos(hum_phase)
+    coefficients[rows, leads, column + 1] = hum * np.sin(hum_phase)
+    return coefficients
+
+
+def _add_white_noise(leads: np.ndarray, rng: np.random.Generator) -> None:
+    """Add white noise in place: triangular (sum of two uniforms), far cheaper than Gaussian."""
+    shape = leads.shape
+    noise_sd = rng.uniform(4.0, 20.0, (shape[0], 1, 1)).astype(np.float32)
+    noise = rng.random(shape, dtype=np.float32)
+    noise += rng.random(shape, dtype=np.float32)
+    noise -= 1.0
+    noise *= noise_sd * np.float32(np.sqrt(6.0))  # triangular on [-1, 1] has variance 1/6
+    leads += noise
+
+
+def _independent_leads(lv: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Leads I, II, V1-V6 for one batch: (n, 8, 5000) float32 microvolts, noise included."""
+    rr, centres, sigmas, vectors = _wave_parameters(lv, rng)
+    templates = _beat_templates(centres, sigmas, vectors)
+    train = _impulse_train(rr, rng)
+    spectrum = scipy.fft.rfft(templates, n=_NFFT, axis=-1) * scipy.fft.rfft(train, axis=-1)[:, None]
+    dipole = scipy.fft.irfft(spectrum, n=_NFFT, axis=-1)[..., _WIDTH : _WIDTH + N_SAMPLES]
+    leads = np.matmul(DOWER.astype(np.float32), dipole.astype(np.float32))
+    leads += np.matmul(_slow_coefficients(lv.shape[0], rng), _slow_basis())
+    _add_white_noise(leads, rng)
+    return leads
 
 
 def _with_limb_leads(independent: np.ndarray) -> np.ndarray:
     """(n, 8, L) leads I, II, V1-V6 -> (n, 12, L) in contract order, limb leads from I and II."""
+    n = independent.shape[0]
+    out = np.empty((n, N_LEADS, independent.shape[2]), dtype=independent.dtype)
     lead_i, lead_ii = independent[:, 0], independent[:, 1]
-    limb = np.stack(
-        [
-            lead_i,
-            lead_ii,
-            lead_ii - lead_i,
-            -(lead_i + lead_ii) / 2.0,
-            lead_i - lead_ii / 2.0,
-            lead_ii - lead_i / 2.0,
-        ],
-        axis=1,
-    )
-    return np.concatenate([limb, independent[:, 2:]], axis=1)
+    out[:, 0] = lead_i
+    out[:, 1] = lead_ii
+    np.subtract(lead_ii, lead_i, out=out[:, 2])  # III = II - I
+    np.add(lead_i, lead_ii, out=out[:, 3])
+    out[:, 3] *= -0.5  # aVR = -(I + II) / 2
+    np.subtract(lead_i, lead_ii / 2, out=out[:, 4])  # aVL = I - II / 2
+    np.subtract(lead_ii, lead_i / 2, out=out[:, 5])  # aVF = II - I / 2
+    out[:, 6:] = independent[:, 2:]
+    return out
 
 
 def synthesize_float_ecgs(lv_impairment: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One batch of synthetic ECGs before rounding: (n, 12, 5000) float64 microvolts.
+    """One batch of synthetic ECGs before rounding: (n, 12, 5000) float32 microvolts.
 
     Exposed so that exact lead relations (III = II - I, ...) can be checked before int16 rounding.
     """
     lv = np.clip(np.asarray(lv_impairment, dtype=np.float64).reshape(-1), 0.0, 1.0)
-    n = lv.shape[0]
-    if n == 0:
-        return np.zeros((0, N_LEADS, N_SAMPLES))
-    rr, centres, sigmas, vectors = _wave_parameters(lv, rng)
-    templates = _beat_templates(centres, sigmas, vectors)
-    train = _impulse_train(rr, rng)
-    dipole = scipy.fft.rfft(templates, n=_NFFT, axis=-1) * scipy.fft.rfft(train, axis=-1)[:, None]
-    spectra = np.einsum("ld,ndf->nlf", DOWER, dipole) + _wander_spectrum(n, rng)
-    leads = scipy.fft.irfft(spectra, n=_NFFT, axis=-1)[..., _WIDTH : _WIDTH + N_SAMPLES]
-    return _with_limb_leads(leads + _mains_and_noise(n, rng))
+    if lv.shape[0] == 0:
+        return np.zeros((0, N_LEADS, N_SAMPLES), dtype=np.float32)
+    return _with_limb_leads(_independent_leads(lv, rng))
 
 
 def _to_int16(signal: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(signal), -INT16_LIMIT, INT16_LIMIT).astype(STORAGE_DTYPE)
+    np.rint(signal, out=signal)
+    np.clip(signal, -INT16_LIMIT, INT16_LIMIT, out=signal)
+    return signal.astype(STORAGE_DTYPE)
 
 
 def synthesize_ecg_batches(

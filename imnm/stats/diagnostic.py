@@ -50,7 +50,7 @@ class RocAuc:
     method: str = "DeLong"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RocCurve:
     """Empirical ROC curve; row ``i`` classifies ``score > thresholds[i]`` as positive.
 
@@ -231,7 +231,9 @@ def roc_curve(lvd: np.ndarray, score: np.ndarray) -> RocCurve:
 
 
 def youden_cutoff(curve: RocCurve) -> float:
-    """Threshold maximising Youden's J = sens + spec - 1 (the smallest one if several tie)."""
+    """Threshold maximising Youden's J = sens + spec - 1, to use as ``score > threshold``.
+
+    The smallest such threshold if several tie (``-inf`` only if no split beats chance)."""
     j = curve.sensitivity + curve.specificity - 1.0
     best = np.flatnonzero(np.isclose(j, j.max(), rtol=0.0, atol=1e-12))
     return float(curve.thresholds[best[0]])

@@ -30,11 +30,19 @@ __all__ = [
 
 ConfType = Literal["log-log", "log", "plain"]
 
-# Newton-Raphson stops on the step norm only (the relative log-likelihood rule stops too
-# early), so coefficients agree with a fully converged R coxph to ~1e-10.
-_COX_FIT_OPTIONS = {"precision": 1e-20, "r_precision": 0.0, "max_steps": 200}
+# lifelines' relative log-likelihood rule (and its Newton-decrement rule at the default
+# precision) stop Newton-Raphson while the step is still ~1e-6, so the strict setting
+# comes first and agrees with a fully converged R coxph to ~1e-9. If rounding noise keeps
+# it from ever stopping, the looser one (still ~1e-6) is the fallback.
+_COX_FIT_OPTIONS = (
+    {"precision": 1e-20, "r_precision": 0.0, "max_steps": 100},
+    {"precision": 1e-12, "r_precision": 0.0, "max_steps": 100},
+)
 # lifelines warnings (message prefixes) that mean the fit itself failed.
-_COX_FAILURE_WARNINGS = ("Newton-Raphson failed to converge", "Newton-Raphson convergence completed")
+_COX_FAILURE_WARNINGS = (
+    "Newton-Raphson failed to converge",
+    "Newton-Raphson convergence completed",
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ class HazardRatio:
     confidence: float = 0.95
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KaplanMeierCurve:
     """Kaplan-Meier step table for one group.
 
@@ -66,7 +74,7 @@ class KaplanMeierCurve:
     table: pd.DataFrame
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KaplanMeierResult:
     """Kaplan-Meier curves per group and the log-rank test of equal survival across groups."""
 
@@ -111,10 +119,33 @@ def _check_time_event(data: pd.DataFrame, duration_col: str, event_col: str) -> 
         found = sorted({str(v) for v in e[~e.isin([0, 1, True, False])]})[:5]
         raise ValueError(f"{event_col!r} must be 0/1 (1 = event), found {found}")
     if int(e.astype(int).sum()) == 0:
-        raise ValueError(f"no events in {event_col!r}: hazard ratios are not estimable")
+        raise ValueError(f"no events in {event_col!r}: nothing to estimate")
 
 
 # --------------------------------------------------------------------------- Cox
+
+
+def _fit_cox(data: pd.DataFrame, duration_col: str, event_col: str) -> CoxPHFitter:
+    """Fit lifelines' Efron Cox model, raising ValueError if Newton-Raphson fails."""
+    failure: Exception | None = None
+    for options in _COX_FIT_OPTIONS:
+        fitter = CoxPHFitter()
+        try:
+            with warnings.catch_warnings():
+                for pattern in _COX_FAILURE_WARNINGS:
+                    warnings.filterwarnings("error", message=pattern, category=ConvergenceWarning)
+                fitter.fit(
+                    data,
+                    duration_col=duration_col,
+                    event_col=event_col,
+                    fit_options=dict(options),
+                )
+            return fitter
+        except (ConvergenceError, ConvergenceWarning) as exc:
+            failure = exc
+    raise ValueError(
+        f"Cox model did not converge (separation or collinear covariates?): {failure}"
+    ) from failure
 
 
 def cox_hazard_ratios(
@@ -156,22 +187,7 @@ def cox_hazard_ratios(
     data = data.astype(float)
     data[event_col] = data[event_col].astype(int)
 
-    fitter = CoxPHFitter()
-    try:
-        with warnings.catch_warnings():
-            for pattern in _COX_FAILURE_WARNINGS:
-                warnings.filterwarnings("error", message=pattern, category=ConvergenceWarning)
-            fitter.fit(
-                data,
-                duration_col=duration_col,
-                event_col=event_col,
-                fit_options=dict(_COX_FIT_OPTIONS),
-            )
-    except (ConvergenceError, ConvergenceWarning) as exc:
-        raise ValueError(
-            f"Cox model did not converge (separation or collinear covariates?): {exc}"
-        ) from exc
-
+    fitter = _fit_cox(data, duration_col, event_col)
     z = float(stats.norm.ppf(0.5 + confidence / 2.0))
     n = int(len(data))
     n_events = int(data[event_col].sum())

@@ -33,9 +33,13 @@ def _text(parent: Element, path: str) -> str | None:
     return element.text.strip() or None
 
 
-def _number(parent: Element, tag: str, source: Path, what: str) -> float:
+def _number(
+    parent: Element, tag: str, source: Path, what: str, default: float | None = None
+) -> float:
     text = _text(parent, tag)
     if text is None:
+        if default is not None:
+            return default
         raise EcgFileError(f"{source}: {what} has no {tag}")
     try:
         return float(text)
@@ -52,9 +56,7 @@ def _rhythm_waveform(root: Element, source: Path) -> Element:
 
 def _decode_lead(lead: Element, name: str, source: Path) -> np.ndarray:
     what = f"lead {name}"
-    sample_size = int(_number(lead, "LeadSampleSize", source, what)) if lead.find(
-        "LeadSampleSize"
-    ) is not None else 2
+    sample_size = int(_number(lead, "LeadSampleSize", source, what, default=2))
     if sample_size != 2:
         raise EcgFileError(f"{source}: {what} uses {sample_size}-byte samples; only 2 supported")
     encoded = _text(lead, "WaveFormData")
@@ -106,9 +108,7 @@ def read_ge_muse(path: Path) -> EcgRecord:
         raise EcgFileError(f"{path}: root element is {root.tag}, not GE MUSE RestingECG")
     waveform = _rhythm_waveform(root, path)
     base = _number(waveform, "SampleBase", path, "Rhythm waveform")
-    exponent = _number(waveform, "SampleExponent", path, "Rhythm waveform") if waveform.find(
-        "SampleExponent"
-    ) is not None else 0.0
+    exponent = _number(waveform, "SampleExponent", path, "Rhythm waveform", default=0.0)
     rate = base * 10.0**exponent
     lead_data = list(waveform.iterfind("LeadData"))
     selected = select_standard_leads((_text(lead, "LeadID") or "" for lead in lead_data), path)

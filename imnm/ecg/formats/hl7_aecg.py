@@ -184,6 +184,12 @@ def _code(parent: Element, code: str, system: str, system_name: str) -> Element:
     )
 
 
+def _effective_time(parent: Element, start: datetime, end: datetime) -> None:
+    effective = SubElement(parent, "effectiveTime")
+    SubElement(effective, "low", {"value": _format_timestamp(start), "inclusive": "true"})
+    SubElement(effective, "high", {"value": _format_timestamp(end), "inclusive": "false"})
+
+
 def _content_id(
     role: str, signal: np.ndarray, patient_id: str | None, acquired_at: datetime | None
 ) -> str:
@@ -216,8 +222,8 @@ def write_hl7_aecg(
     digits = _int_microvolts(signal_uv)
     if not sampling_hz > 0:
         raise ValueError(f"sampling rate must be positive, got {sampling_hz}")
-    # Plain tags plus literal xmlns attributes: ElementTree cannot serialize a default namespace
-    # alongside unqualified attributes, and the aECG files in the wild use exactly this form.
+    # Plain tags with the namespace declarations written as attributes: ElementTree cannot
+    # serialize a default namespace next to unqualified attributes such as code="...".
     root = Element(
         "AnnotatedECG",
         {"xmlns": NS, "xmlns:xsi": XSI, "type": "Observation", "classCode": "OBS"},
@@ -227,9 +233,7 @@ def write_hl7_aecg(
     end = None
     if acquired_at is not None:
         end = acquired_at + timedelta(seconds=digits.shape[1] / sampling_hz)
-        effective = SubElement(root, "effectiveTime")
-        SubElement(effective, "low", {"value": _format_timestamp(acquired_at), "inclusive": "true"})
-        SubElement(effective, "high", {"value": _format_timestamp(end), "inclusive": "false"})
+        _effective_time(root, acquired_at, end)
     event = SubElement(SubElement(root, "componentOf"), "timepointEvent")
     SubElement(event, "code", {"code": "UNSCHEDULED"})
     assignment = SubElement(SubElement(event, "componentOf"), "subjectAssignment")
@@ -243,9 +247,7 @@ def write_hl7_aecg(
     SubElement(series, "id", {"root": _content_id("series", digits, patient_id, acquired_at)})
     _code(series, "RHYTHM", ACT_CODE_SYSTEM, "ActCode").set("displayName", "Rhythm Waveforms")
     if acquired_at is not None and end is not None:
-        effective = SubElement(series, "effectiveTime")
-        SubElement(effective, "low", {"value": _format_timestamp(acquired_at), "inclusive": "true"})
-        SubElement(effective, "high", {"value": _format_timestamp(end), "inclusive": "false"})
+        _effective_time(series, acquired_at, end)
     sequence_set = SubElement(SubElement(series, "component"), "sequenceSet")
 
     time_sequence = SubElement(SubElement(sequence_set, "component"), "sequence")

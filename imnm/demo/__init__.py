@@ -1,0 +1,73 @@
+"""A synthetic demo network of neuromuscular centres, delivered as real centres deliver data.
+
+Everything this package produces is synthetic and has no clinical validity: it exists so that
+the platform's ingestion, data-quality checks, scoring and study analyses have realistic input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from imnm.demo.cohort import (
+    DEFAULT_SITES,
+    Network,
+    TrainingCentre,
+    simulate_network,
+    simulate_training_centre,
+)
+from imnm.demo.defects import DefectPlan, InjectedDefect
+from imnm.demo.sites import (
+    DeliveryManifest,
+    WrittenFile,
+    write_site_extracts,
+    write_training_centre,
+)
+from imnm.settings import resolve_data_paths
+
+DEFAULT_SEED = 20260101
+
+
+def generate_demo(
+    data_dir: Path,
+    n_patients: int = 240,
+    seed: int = DEFAULT_SEED,
+    defects: DefectPlan | None = None,
+) -> DeliveryManifest:
+    """Write the demo network's deliveries into `<data_dir>/landing/`; same seed, same bytes.
+
+    Files that already hold the intended bytes are left untouched. `defects` defaults to
+    `DefectPlan()`; pass `DefectPlan.none()` for clean data.
+    """
+    paths = resolve_data_paths(data_dir)
+    network = simulate_network(n_patients, seed, DEFAULT_SITES)
+    plan = DefectPlan() if defects is None else defects
+    return write_site_extracts(network, paths.landing, seed, plan)
+
+
+def generate_training_centre(data_dir: Path, n_ecgs: int = 2000, seed: int = DEFAULT_SEED
+                             ) -> Path:
+    """Write the synthetic training centre's ECG/echo pairs under `<data_dir>/training_centre/`."""
+    paths = resolve_data_paths(data_dir)
+    centre = simulate_training_centre(n_ecgs, seed)
+    return write_training_centre(centre, paths.training_centre,
+                                 np.random.default_rng([seed, 40]))
+
+
+__all__ = [
+    "DEFAULT_SEED",
+    "DEFAULT_SITES",
+    "DefectPlan",
+    "DeliveryManifest",
+    "InjectedDefect",
+    "Network",
+    "TrainingCentre",
+    "WrittenFile",
+    "generate_demo",
+    "generate_training_centre",
+    "simulate_network",
+    "simulate_training_centre",
+    "write_site_extracts",
+    "write_training_centre",
+]

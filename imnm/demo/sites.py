@@ -1,0 +1,289 @@
+"""Write the synthetic network as the three demo centres deliver it, and the training centre.
+
+Synthetic data only. `write_site_extracts` writes `<landing>/<site>/` for every site (one table
+file per record kind, ECG files under `ecg/`) in the site's conventions (`site_conventions`),
+injects the planned defects, records them in `<landing>/../demo_manifest/defects.csv`, and
+leaves files that already hold the same bytes untouched, so reruns are idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from imnm.demo.cohort import Network, TrainingCentre
+from imnm.demo.defects import (
+    DefectPlan,
+    InjectedDefect,
+    choose_truncated_ecgs,
+    defects_csv,
+    inject_table_defects,
+    truncate_file_content,
+)
+from imnm.demo.records import EcgRow
+from imnm.demo.site_conventions import SiteConvention, convention_for, pivot_lab_visits
+from imnm.demo.tables import SiteTable, materialize, serialize
+
+DELIVERY_DATE = date(2026, 11, 1)
+ECG_SAMPLING_HZ = 500.0
+ECG_CHUNK = 250
+TRAINING_FILE = "ecg_echo_pairs.parquet"
+MANIFEST_DIR = "demo_manifest"
+_DEFECT_STREAM, _TRUNCATION_STREAM, _WAVEFORM_STREAM = 20, 21, 30
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """One delivered file: its place under the landing zone, what it holds, its digest."""
+
+    site: str
+    kind: str
+    path: str  # relative to the landing zone, POSIX separators
+    format: str
+    rows: int | None  # data rows of a table; None for an ECG file
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DeliveryManifest:
+    """What a synthetic delivery wrote and which defects it carries."""
+
+    landing_dir: Path
+    delivery_date: date
+    n_patients: int
+    n_ecgs: int
+    files: tuple[WrittenFile, ...]
+    defects: tuple[InjectedDefect, ...]
+    files_changed: int  # delivered files written this time (the rest already held these bytes)
+
+    @property
+    def defects_path(self) -> Path:
+        """Where the defect manifest CSV lies, outside the landing zone."""
+        return manifest_path(self.landing_dir)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows written per record kind, plus ECG files, patients and defects."""
+        counts: Counter[str] = Counter()
+        for written in self.files:
+            counts[written.kind] += written.rows if written.rows is not None else 1
+        counts["patients_simulated"] = self.n_patients
+        counts["defects"] = len(self.defects)
+        return dict(sorted(counts.items()))
+
+    def __str__(self) -> str:
+        return (f"{self.n_patients} patients, {self.n_ecgs} ECGs, {len(self.files)} files "
+                f"({self.files_changed} written, the rest unchanged), "
+                f"{len(self.defects)} injected defects listed in {self.defects_path}")
+
+    def files_of(self, site: str, kind: str) -> list[WrittenFile]:
+        """The files one site delivered for one record kind."""
+        return [f for f in self.files if f.site == site and f.kind == kind]
+
+
+def build_site_tables(network: Network, site: str, delivery: date = DELIVERY_DATE
+                      ) -> list[SiteTable]:
+    """Every table file one site delivers, in its columns, spellings, units and date formats."""
+    convention = convention_for(site)
+    tables = []
+    for kind, specs in convention.tables.items():
+        source = _source_rows(network, convention, kind)
+        keep = convention.row_filters.get(kind)
+        source = [row for row in source if keep is None or keep(row)]
+        long_labs = kind == "labs" and not convention.wide_labs
+        tables.append(SiteTable(
+            site=site, kind=kind, file_name=convention.file_name(kind, delivery),
+            format=convention.table_format,
+            columns=tuple(name for name, _, _ in specs),
+            roles=tuple(role for _, role, _ in specs),
+            rows=tuple(tuple(get(row) for _, _, get in specs) for row in source),
+            units=convention.wide_lab_units if kind == "labs" else (),
+            analytes=tuple(row.analyte for row in source) if long_labs else (),
+            sheet=convention.sheets.get(kind),
+            preface_sheet=convention.preface_sheets.get(kind),
+        ))
+    return tables
+
+
+def _source_rows(network: Network, convention: SiteConvention, kind: str) -> list[Any]:
+    site = convention.site
+    if kind in ("patients", "diagnoses", "outcomes"):
+        return network.at_site(network.patients, site)
+    if kind == "labs" and convention.wide_labs:
+        return pivot_lab_visits(network.at_site(network.labs, site))
+    rows_by_kind = {
+        "biopsies": network.biopsies, "serology": network.serology,
+        "treatments": network.treatments, "labs": network.labs, "vitals": network.vitals,
+        "strength": network.strength, "echos": network.echos,
+    }
+    if kind not in rows_by_kind:
+        raise KeyError(f"no network rows for record kind {kind!r}")
+    return network.at_site(rows_by_kind[kind], site)
+
+
+def write_site_extracts(
+    network: Network,
+    landing_dir: Path,
+    seed: int,
+    defects: DefectPlan,
+    *,
+    delivery_date: date = DELIVERY_DATE,
+    ecg_waveforms: bool = True,
+) -> DeliveryManifest:
+    """Write every site's delivery under `landing_dir` with the planned defects; say what was done.
+
+    With `ecg_waveforms=False` the ECG files are skipped (tables only), for fast checks.
+    Files of an earlier, different delivery in the same folders are left where they are.
+    """
+    landing_dir = Path(landing_dir)
+    tables = [t for site in network.sites for t in build_site_tables(network, site, delivery_date)]
+    tables, injected = inject_table_defects(
+        tables, defects, np.random.default_rng([seed, _DEFECT_STREAM])
+    )
+    written: list[WrittenFile] = []
+    changed = 0
+    for table in tables:
+        content = serialize(table)
+        changed += materialize(landing_dir / table.relative_path, content)
+        written.append(WrittenFile(table.site, table.kind, table.relative_path, table.format,
+                                   len(table.rows), hashlib.sha256(content).hexdigest()))
+    n_ecgs = 0
+    if ecg_waveforms and network.ecgs:
+        truncated = choose_truncated_ecgs(
+            [ecg.ecg_id for ecg in network.ecgs], defects,
+            np.random.default_rng([seed, _TRUNCATION_STREAM]),
+        )
+        for ecg, relative, content in _ecg_files(network.ecgs, seed, truncated):
+            if ecg.ecg_id in truncated and _is_signal_file(relative):
+                whole = len(content)
+                content = truncate_file_content(content)
+                injected.append(InjectedDefect(ecg.site, relative, None, "", "truncated_file",
+                                               f"{whole} bytes", f"{len(content)} bytes"))
+            changed += materialize(landing_dir / relative, content)
+            fmt = convention_for(ecg.site).ecg_format
+            written.append(WrittenFile(ecg.site, "ecgs", relative, fmt, None,
+                                       hashlib.sha256(content).hexdigest()))
+        n_ecgs = len(network.ecgs)
+    materialize(manifest_path(landing_dir), defects_csv(injected))
+    return DeliveryManifest(
+        landing_dir=landing_dir, delivery_date=delivery_date,
+        n_patients=len(network.patients), n_ecgs=n_ecgs, files=tuple(written),
+        defects=tuple(injected), files_changed=changed,
+    )
+
+
+def manifest_path(landing_dir: Path) -> Path:
+    """Where the defect manifest of a landing zone lies: beside it, so it is never ingested."""
+    return Path(landing_dir).parent / MANIFEST_DIR / "defects.csv"
+
+
+def _is_signal_file(relative: str) -> bool:
+    """The file of an ECG record that carries the samples (WFDB .dat, or the XML itself)."""
+    return relative.endswith((".dat", ".xml"))
+
+
+def _ecg_files(ecgs: Sequence[EcgRow], seed: int, truncated: set[str]
+               ) -> Iterator[tuple[EcgRow, str, bytes]]:
+    """(ECG, path relative to landing, file content) for every ECG, synthesized in chunks."""
+    from imnm.ecg.synth import synthesize_ecgs
+
+    with tempfile.TemporaryDirectory(prefix="imnm-demo-ecg-") as scratch:
+        scratch_dir = Path(scratch)
+        for chunk, start in enumerate(range(0, len(ecgs), ECG_CHUNK)):
+            batch = ecgs[start:start + ECG_CHUNK]
+            rng = np.random.default_rng([seed, _WAVEFORM_STREAM, chunk])
+            waves = synthesize_ecgs(np.array([e.lv_impairment for e in batch]), rng)
+            for ecg, signal in zip(batch, waves, strict=True):
+                convention = convention_for(ecg.site)
+                stem = f"{ecg.site}/{convention.ecg_path(ecg.ecg_id)}"
+                writer = ECG_FILE_WRITERS[convention.ecg_format]
+                for suffix, content in writer(scratch_dir, Path(stem).name, signal,
+                                              ECG_SAMPLING_HZ, ecg.local_id, ecg.acquired_at):
+                    yield ecg, f"{stem}{suffix}", content
+
+
+def _write_wfdb(scratch: Path, name: str, signal: np.ndarray, hz: float, patient_id: str,
+                acquired_at: datetime) -> list[tuple[str, bytes]]:
+    from imnm.ecg.formats.wfdb_format import write_wfdb
+
+    # The header names its signal file, so the record is written under its delivered name.
+    paths = write_wfdb(scratch, name, signal, hz, patient_id, acquired_at)
+    return [(path.suffix, path.read_bytes()) for path in paths]
+
+
+def _write_xml_with(module: str, function: str) -> Callable[..., list[tuple[str, bytes]]]:
+    def write(scratch: Path, name: str, signal: np.ndarray, hz: float, patient_id: str,
+              acquired_at: datetime) -> list[tuple[str, bytes]]:
+        import importlib
+
+        writer = getattr(importlib.import_module(module), function)
+        path = scratch / f"{name}.xml"
+        writer(path, signal, hz, patient_id, acquired_at)
+        return [(".xml", path.read_bytes())]
+
+    return write
+
+
+ECG_FILE_WRITERS: dict[str, Callable[..., list[tuple[str, bytes]]]] = {
+    "wfdb": _write_wfdb,
+    "hl7-aecg": _write_xml_with("imnm.ecg.formats.hl7_aecg", "write_hl7_aecg"),
+    "ge-muse": _write_xml_with("imnm.ecg.formats.ge_muse", "write_ge_muse"),
+}
+
+
+def training_schema(n_values: int) -> pa.Schema:
+    """Schema of the training-centre pairs file; the waveform is lead-major int16 microvolts."""
+    return pa.schema([
+        ("ecg_id", pa.string()), ("patient_id", pa.string()), ("ef_percent", pa.float64()),
+        ("lvd_broad", pa.bool_()), ("ef_le_35", pa.bool_()),
+        ("waveform", pa.list_(pa.int16(), n_values)),
+    ])
+
+
+def write_training_centre(training_centre: TrainingCentre, out_dir: Path,
+                          rng: np.random.Generator, chunk_size: int = 500) -> Path:
+    """Write `ecg_echo_pairs.parquet`: one row per ECG/echo pair, one row group per chunk.
+
+    Waveforms are synthesized chunk by chunk, so memory stays bounded whatever the size.
+    """
+    from imnm.ecg.contract import N_LEADS, N_SAMPLES
+    from imnm.ecg.synth import synthesize_ecgs
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / TRAINING_FILE
+    partial = out_dir / f".{TRAINING_FILE}.partial"
+    n_values = N_LEADS * N_SAMPLES
+    schema = training_schema(n_values)
+    centre = training_centre
+    with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+        for start in range(0, len(centre), chunk_size):
+            stop = min(start + chunk_size, len(centre))
+            waves = np.asarray(synthesize_ecgs(centre.lv_impairment[start:stop], rng))
+            if waves.shape != (stop - start, N_LEADS, N_SAMPLES) or waves.dtype != np.int16:
+                raise ValueError(f"synthesizer returned {waves.shape} {waves.dtype}, expected "
+                                 f"({stop - start}, {N_LEADS}, {N_SAMPLES}) int16")
+            waveform = pa.FixedSizeListArray.from_arrays(
+                pa.array(waves.reshape(-1), type=pa.int16()), n_values
+            )
+            batch = pa.Table.from_arrays([
+                pa.array(centre.ecg_ids[start:stop], type=pa.string()),
+                pa.array(centre.patient_ids[start:stop], type=pa.string()),
+                pa.array(centre.ef_percent[start:stop], type=pa.float64()),
+                pa.array(centre.lvd_broad[start:stop], type=pa.bool_()),
+                pa.array(centre.ef_le_35[start:stop], type=pa.bool_()),
+                waveform,
+            ], schema=schema)
+            writer.write_table(batch, row_group_size=chunk_size)
+    partial.replace(target)
+    return target

@@ -1,0 +1,178 @@
+"""The refresh flow end to end on the synthetic network: real files, DuckDB, Prefect, Keras.
+
+One small network is refreshed three times: first load, a rerun with nothing new, and a rerun
+after one new delivery. The tests below read what each run left in the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from imnm.settings import DataPaths
+from tasks.run_log import RefreshSummary
+
+N_PATIENTS = 60
+
+
+@dataclass(frozen=True)
+class RefreshHistory:
+    paths: DataPaths
+    first: RefreshSummary
+    second: RefreshSummary
+    third: RefreshSummary
+    new_file: str
+    model_version: str
+
+
+@pytest.fixture(scope="module")
+def history(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> RefreshHistory:
+    from flows.refresh import refresh
+    from flows.train_model import train_demo_model
+    from imnm.demo import generate_demo
+
+    paths = DataPaths(tmp_path_factory.mktemp("network"))
+    generate_demo(paths.root, n_patients=N_PATIENTS, seed=11)
+    model_version = train_demo_model(data_dir=str(paths.root), n_ecgs=160, epochs=1, seed=3)
+    first = refresh(data_dir=str(paths.root))
+    second = refresh(data_dir=str(paths.root))
+    # A new delivery at one site: a copy of an outcomes file under a new name with one row less.
+    site_dir = paths.landing / "lakeside"
+    source = sorted(site_dir.glob("*outcomes*"))[0]
+    new_file = source.with_name("outcomes_update_" + source.name)
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    new_file.write_text("".join(lines[:-1]), encoding="utf-8")
+    third = refresh(data_dir=str(paths.root))
+    return RefreshHistory(paths, first, second, third,
+                          new_file.relative_to(site_dir).as_posix(), model_version)
+
+
+def _warehouse(history: RefreshHistory) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(history.paths.warehouse), read_only=True)
+
+
+def test_first_refresh_loads_every_site_and_publishes(history: RefreshHistory) -> None:
+    first = history.first
+    assert {s.site for s in first.sites} == {"lakeside", "riverside", "hillcrest"}
+    for site in first.sites:
+        assert site.files_loaded > 0, site
+        assert site.rows_staged > 0, site
+    assert first.ecgs_scored > N_PATIENTS  # every patient has an ECG, some several
+    assert first.release_is_new and first.release_id.startswith("R")
+    assert first.auc is not None and 0.0 <= first.auc <= 1.0
+
+
+def test_every_ecg_is_scored_once_by_the_model_version(history: RefreshHistory) -> None:
+    con = _warehouse(history)
+    n_ecgs = con.execute("SELECT count(*) FROM core.ecgs").fetchone()[0]
+    scores = con.execute("SELECT count(*), count(DISTINCT ecg_id), min(p_lvd), max(p_lvd) "
+                         "FROM scores.ecg_lvd_scores WHERE model_version = ?",
+                         [history.model_version]).fetchone()
+    assert scores[0] == scores[1] == n_ecgs
+    assert 0.0 <= scores[2] <= scores[3] <= 1.0
+
+
+def test_core_rows_trace_back_to_site_file_and_row(history: RefreshHistory) -> None:
+    con = _warehouse(history)
+    for table in ("patients", "labs", "echos", "treatments", "strength", "ecgs"):
+        orphans = con.execute(
+            f"SELECT count(*) FROM core.{table} c LEFT JOIN registry.source_files f "
+            "ON f.file_id = c.file_id AND f.site = c.site WHERE f.file_id IS NULL").fetchone()[0]
+        assert orphans == 0, table
+    kinds = con.execute("SELECT DISTINCT record_kind FROM registry.source_files").fetchall()
+    assert {k for (k,) in kinds} >= {"patients", "labs", "echos", "ecgs", "serology"}
+
+
+def test_validation_results_are_stored_per_site_and_kind(history: RefreshHistory) -> None:
+    con = _warehouse(history)
+    rows = con.execute("SELECT site, count(DISTINCT record_kind) FROM audit.validation_results "
+                       "WHERE run_id = ? GROUP BY site", [history.first.run_id]).fetchall()
+    assert {site for site, _ in rows} == {"lakeside", "riverside", "hillcrest"}
+    assert all(kinds >= 10 for _, kinds in rows)
+
+
+def test_rerun_loads_and_scores_nothing_and_publishes_nothing_new(history: RefreshHistory
+                                                                  ) -> None:
+    second = history.second
+    assert all(s.files_loaded == 0 and s.files_skipped > 0 for s in second.sites)
+    assert second.ecgs_scored == 0
+    assert not second.release_is_new
+    assert second.release_id == history.first.release_id
+
+
+def test_new_delivery_is_the_only_file_loaded(history: RefreshHistory) -> None:
+    third = history.third
+    loaded = {s.site: s.files_loaded for s in third.sites}
+    assert loaded == {"lakeside": 1, "riverside": 0, "hillcrest": 0}
+    con = _warehouse(history)
+    staged = con.execute("SELECT relative_path FROM audit.file_events "
+                         "WHERE run_id = ? AND event = 'staged'", [third.run_id]).fetchall()
+    assert staged == [(history.new_file,)]
+    assert third.release_is_new and third.release_id != history.first.release_id
+
+
+def test_results_keep_every_release_and_views_show_the_latest(history: RefreshHistory) -> None:
+    con = duckdb.connect(str(history.paths.results), read_only=True)
+    releases = con.execute("SELECT release_id, code_version, model_version, analysis_parameters,"
+                           " input_fingerprint, row_counts FROM results.releases "
+                           "ORDER BY published_at").fetchall()
+    assert [r[0] for r in releases] == [history.first.release_id, history.third.release_id]
+    assert json.loads(releases[0][3])["cutoff"] == 0.01
+    assert releases[0][2] == history.model_version
+    counts = json.loads(releases[1][5])
+    latest = con.execute("SELECT DISTINCT release_id FROM results.study_a_patients").fetchall()
+    assert latest == [(history.third.release_id,)]
+    n_latest = con.execute("SELECT count(*) FROM results.study_a_patients").fetchone()[0]
+    assert n_latest == counts["study_a_patients_history"]
+    per_release = con.execute("SELECT count(DISTINCT release_id) FROM "
+                              "results.study_a_accuracy_history").fetchone()[0]
+    assert per_release == 2
+
+
+def test_quarantined_file_is_kept_with_its_reason(history: RefreshHistory) -> None:
+    con = _warehouse(history)
+    quarantined = con.execute("SELECT site, relative_path, status_reason FROM "
+                              "registry.source_files WHERE status = 'quarantined'").fetchall()
+    for site, relative_path, reason in quarantined:
+        assert reason
+        assert (history.paths.quarantine / site / relative_path).is_file()
+
+
+def test_published_file_reads_while_the_warehouse_is_being_written(
+        history: RefreshHistory, tmp_path: Path) -> None:
+    """A writer holds the warehouse; another process still queries the latest release."""
+    import subprocess
+    import sys
+    import textwrap
+
+    paths = DataPaths(tmp_path / "copy")
+    shutil.copytree(history.paths.root, paths.root,
+                    ignore=shutil.ignore_patterns("landing", "waveforms", "training_centre"))
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys, time
+        con = duckdb.connect({str(paths.warehouse)!r})
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM core.labs")
+        print("writing", flush=True)
+        time.sleep(30)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        blocked = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect("
+                                  f"{str(paths.warehouse)!r}, read_only=True)"],
+                                 capture_output=True, text=True)
+        assert blocked.returncode != 0 and "lock" in blocked.stderr.lower()
+        reader = subprocess.run(
+            [sys.executable, "-m", "imnm.cli", "sql", "--data-dir", str(paths.root),
+             "SELECT release_id FROM results.latest_release"],
+            capture_output=True, text=True, timeout=60)
+        assert reader.returncode == 0, reader.stderr
+        assert history.third.release_id in reader.stdout
+    finally:
+        writer.kill()
+        writer.wait()
