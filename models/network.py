@@ -117,9 +117,7 @@ def _temporal_block(x: keras.KerasTensor, block: TemporalBlock, name: str, seed:
     return keras.layers.MaxPooling2D((block.pool, 1), name=f"{name}_pool")(x)
 
 
-def _spatial_block(
-    x: keras.KerasTensor, block: SpatialBlock, n_leads: int, name: str, seed: int
-):
+def _spatial_block(x: keras.KerasTensor, block: SpatialBlock, n_leads: int, name: str, seed: int):
     """Combine all leads at each remaining time step with one (1, n_leads) convolution."""
     x = keras.layers.Conv2D(
         block.filters,

@@ -186,7 +186,8 @@ class ModelRegistry:
             try:
                 staging.rename(self.root / version)
             except OSError as error:
-                raise ModelVersionExistsError(f"model version {version!r} already exists") from error
+                message = f"model version {version!r} already exists"
+                raise ModelVersionExistsError(message) from error
         finally:
             if staging.exists():
                 shutil.rmtree(staging)
@@ -201,7 +202,7 @@ class ModelRegistry:
             for entry in self.root.iterdir()
             if entry.is_dir() and not entry.name.startswith(".") and (entry / CARD_FILE).is_file()
         ]
-        return sorted(found, key=lambda registered: (registered.card.created_at, registered.version))
+        return sorted(found, key=lambda model: (model.card.created_at, model.version))
 
     def get(self, version: str) -> RegisteredModel:
         """The registered model `version`, or ModelNotFoundError."""

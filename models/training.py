@@ -2,12 +2,16 @@
 
 Both directions go through `models.preprocess.preprocess_batch`, so training and scoring see
 identically prepared input. Training is reproducible for a given seed, data and machine: the
-global seeds are set and, on the TensorFlow backend, op determinism is switched on.
+global seeds are set and, on the TensorFlow backend, op determinism is switched on. TensorFlow's
+multi-threaded CPU convolution gradients still add partial sums in a thread-dependent order, so
+reruns agree to float32 round-off; for bit-identical reruns start the process with
+TF_NUM_INTRAOP_THREADS=1 and TF_NUM_INTEROP_THREADS=1 (slower).
 
-Class imbalance: each class gets weight n_train / (2 * n_class) in the loss, computed from the
-training labels only, so both classes contribute equally however rare LVD is. The model's
-probabilities therefore correspond to a balanced (50 %) prevalence, not the training prevalence;
-recalibrate before reading them as absolute risks.
+Class imbalance: by default the loss is unweighted, so P(LVD) is calibrated to the training
+prevalence, as the published low-EF network's outputs are (small probabilities; study A's 1 %
+cutoff is read on that scale). With `balance_classes=True` each class gets weight
+n_train / (2 * n_class), computed from the training labels only; the probabilities then
+correspond to a 50 % prevalence and must be recalibrated before being read as risks.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ def train_lvd_model(
     validation_fraction: float | None = None,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     progress: bool = True,
+    balance_classes: bool = False,
 ) -> TrainingOutcome:
     """Train a fresh LVD network on (n, 12, 5000) int16 uV waveforms and 0/1 labels.
 
@@ -66,7 +71,7 @@ def train_lvd_model(
         train_idx, val_idx = _stratified_split(labels, validation_fraction, seed)
         validation = (waveforms_uv[val_idx], labels[val_idx])
         waveforms_uv, labels = waveforms_uv[train_idx], labels[train_idx]
-    class_weight = balanced_class_weight(labels)
+    class_weight = balanced_class_weight(labels) if balance_classes else None
 
     started = time.perf_counter()
     _make_deterministic(seed)

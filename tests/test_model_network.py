@@ -79,7 +79,9 @@ def test_parameter_count_follows_from_the_plan(model: keras.Model) -> None:
 
 def test_same_seed_same_initial_weights() -> None:
     first, again, other = (build_ai_ecg_cnn(seed=s) for s in (3, 3, 4))
-    assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), again.get_weights()))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(first.get_weights(), again.get_weights(), strict=True)
+    )
     assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
 
 
@@ -90,10 +92,17 @@ def test_input_too_short_for_the_pooling_is_refused() -> None:
 
 def test_network_source_is_backend_neutral() -> None:
     tree = ast.parse(Path(network.__file__).read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert imported.isdisjoint({"tensorflow", "torch", "jax"})
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     assert "tf" not in names

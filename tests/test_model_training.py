@@ -3,6 +3,11 @@ cannot learn a plainly learnable signal, or training is not reproducible."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.stats import rankdata
@@ -16,6 +21,7 @@ from models.training import (
     train_lvd_model,
 )
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 TIME_S = np.arange(N_SAMPLES) / SAMPLING_HZ
 
 
@@ -62,7 +68,12 @@ def tone_amplitude(model_input: np.ndarray, frequency_hz: float) -> float:
 def trained() -> TrainingOutcome:
     waveforms, labels = toy_ecgs(200, seed=1)
     return train_lvd_model(
-        waveforms, labels, seed=0, epochs=3, batch_size=32, validation_fraction=0.25,
+        waveforms,
+        labels,
+        seed=0,
+        epochs=3,
+        batch_size=32,
+        validation_fraction=0.25,
         progress=False,
     )
 
@@ -133,8 +144,8 @@ def test_prediction_does_not_depend_on_scoring_batch_size(trained: TrainingOutco
 
 
 @pytest.mark.slow
-def test_same_seed_gives_identical_predictions() -> None:
-    waveforms, labels = toy_ecgs(48, seed=5)
+def test_same_seed_reproduces_predictions_to_round_off() -> None:
+    waveforms, labels = toy_ecgs(32, seed=5)
     probe, _ = toy_ecgs(8, seed=6)
 
     def fit_and_score(seed: int) -> np.ndarray:
@@ -144,14 +155,59 @@ def test_same_seed_gives_identical_predictions() -> None:
         return predict_lvd_probability(outcome.model, probe)
 
     first = fit_and_score(seed=11)
-    assert np.array_equal(first, fit_and_score(seed=11))
-    assert not np.array_equal(first, fit_and_score(seed=12))
+    np.testing.assert_allclose(fit_and_score(seed=11), first, rtol=0, atol=1e-4)
+    assert np.abs(fit_and_score(seed=12) - first).max() > 1e-3
+
+
+SINGLE_THREADED_RERUNS = """
+import numpy as np
+from models.training import predict_lvd_probability, train_lvd_model
+
+rng = np.random.default_rng(0)
+waveforms = rng.integers(-1500, 1500, size=(32, 12, 5000)).astype(np.int16)
+labels = np.arange(32) % 2
+probe = waveforms[:8]
+scores = [
+    predict_lvd_probability(
+        train_lvd_model(waveforms, labels, seed=s, epochs=1, batch_size=16, progress=False).model,
+        probe,
+    )
+    for s in (11, 11, 12)
+]
+print("SAME", np.array_equal(scores[0], scores[1]), "OTHER", np.array_equal(scores[0], scores[2]))
+"""
+
+
+@pytest.mark.slow
+def test_same_seed_gives_identical_predictions_single_threaded() -> None:
+    """Bit-identical reruns: TensorFlow started with one intra- and one inter-op thread."""
+    env = {
+        **os.environ,
+        "TF_NUM_INTRAOP_THREADS": "1",
+        "TF_NUM_INTEROP_THREADS": "1",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SINGLE_THREADED_RERUNS],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    assert "SAME True OTHER False" in result.stdout
 
 
 def test_validation_options_are_exclusive() -> None:
     waveforms, labels = toy_ecgs(4, seed=7)
     with pytest.raises(ValueError, match="not both"):
         train_lvd_model(
-            waveforms, labels, seed=0, epochs=1, batch_size=2, validation_fraction=0.5,
+            waveforms,
+            labels,
+            seed=0,
+            epochs=1,
+            batch_size=2,
+            validation_fraction=0.5,
             validation=(waveforms, labels),
         )
