@@ -4,6 +4,9 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 IMNM := $(VENV)/bin/imnm
+# The committed demo model (synthetic training data; not clinically valid). Reproduce it with
+# `imnm model train --ecgs 3000 --epochs 10 --seed 7` (see models/README.md).
+DEMO_MODEL_DIR := $(firstword $(wildcard models/demo_artifact/*/))
 
 export UV_PYTHON_DOWNLOADS := never
 export IMNM_DATA_DIR ?= $(CURDIR)/data
@@ -24,7 +27,7 @@ setup: $(VENV)/.synced
 
 run: setup
 	$(IMNM) demo-data
-	$(IMNM) model train --if-missing
+	$(IMNM) model import $(DEMO_MODEL_DIR)model.keras --card $(DEMO_MODEL_DIR)card.json --if-missing
 	$(IMNM) refresh
 
 test: setup

@@ -29,6 +29,7 @@ PREFECT_DEFAULTS = {
 def _paths(args: argparse.Namespace) -> DataPaths:
     """The data directory, with Prefect's environment defaults set before Prefect is imported."""
     paths = resolve_data_paths(args.data_dir)
+    paths.root.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(paths.root / ".prefect"))
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
@@ -103,6 +104,27 @@ def cmd_model_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_import(args: argparse.Namespace) -> int:
+    from models.registry import ModelRegistry, RegistryError
+
+    registry = ModelRegistry(resolve_data_paths(args.data_dir).models)
+    if args.if_missing:
+        try:
+            print(f"Current model: {registry.current().version} (nothing imported)")
+            return 0
+        except RegistryError:
+            pass
+    try:
+        registered = registry.import_artifact(Path(args.model_file), Path(args.card))
+    except RegistryError as exc:
+        raise ValueError(str(exc)) from exc
+    if args.set_current or args.if_missing:
+        registry.set_current(registered.version)
+    print(f"Imported {registered.version} (sha256 {registered.card.sha256[:16]}...)"
+          f"{' and set current' if args.set_current or args.if_missing else ''}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     paths = _paths(args)
     from flows.deployments import serve_refresh
@@ -156,6 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--if-missing", action="store_true",
                        help="do nothing when a current model is already registered")
     train.set_defaults(handler=cmd_model_train)
+    importing = model_commands.add_parser(
+        "import", help="register a model file with its card (contract and sha256 checked)")
+    _add_data_dir(importing)
+    importing.add_argument("model_file", help="the .keras file")
+    importing.add_argument("--card", required=True, help="its card.json")
+    importing.add_argument("--set-current", action="store_true", help="make it current")
+    importing.add_argument("--if-missing", action="store_true",
+                           help="only when no model is current (then it becomes current)")
+    importing.set_defaults(handler=cmd_model_import)
     listing = model_commands.add_parser("list", help="list registered models (* = current)")
     _add_data_dir(listing)
     listing.set_defaults(handler=cmd_model_list)

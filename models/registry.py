@@ -62,6 +62,10 @@ class NoCurrentModelError(RegistryError):
     """The registry has no current model yet."""
 
 
+class ContractMismatchError(RegistryError):
+    """A model expects other input than this platform's waveform contract gives."""
+
+
 class ModelIntegrityError(RegistryError):
     """A model file's sha256 differs from the one recorded in its card."""
 
@@ -192,6 +196,41 @@ class ModelRegistry:
             if staging.exists():
                 shutil.rmtree(staging)
         return RegisteredModel(version=version, directory=self.root / version, card=card)
+
+    def import_artifact(self, model_file: Path, card_file: Path) -> RegisteredModel:
+        """Register a model file made elsewhere (a centre's validated weights, or the committed
+        demo model) after checking its card's input contract and sha256.
+
+        Importing the same version with the same content again returns the registered one.
+        """
+        card = ModelCard.from_json(Path(card_file).read_text(encoding="utf-8"))
+        if card.version is None or card.sha256 is None:
+            raise RegistryError(f"{card_file}: the card must name its version and sha256")
+        if card.input_contract != InputContract.current():
+            raise ContractMismatchError(
+                f"{card_file}: input contract {card.input_contract} differs from this "
+                f"platform's {InputContract.current()}")
+        actual = file_sha256(Path(model_file))
+        if actual != card.sha256:
+            raise ModelIntegrityError(
+                f"{model_file}: sha256 {actual} differs from the card's {card.sha256}")
+        existing = self.root / card.version
+        if existing.exists():
+            registered = self.get(card.version)
+            if registered.card.sha256 == actual:
+                return registered
+            raise ModelVersionExistsError(f"model version {card.version!r} already exists "
+                                          "with other content")
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            shutil.copyfile(model_file, staging / MODEL_FILE)
+            (staging / CARD_FILE).write_text(card.to_json(), encoding="utf-8")
+            staging.rename(existing)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+        return self.get(card.version)
 
     def list(self) -> list[RegisteredModel]:
         """All registered versions, oldest first (reads cards only; imports no Keras)."""

@@ -134,7 +134,8 @@ def map_codes(frame: pl.DataFrame, kind: str, inputs: HarmonizeInput, out: Harmo
         replacements = []
         for column, vocabulary in columns.items():
             lookup = _site_lookup(inputs, site, kind, column, vocabulary)
-            mapped = _normalized(column).replace_strict(lookup, default=None, return_dtype=pl.String)
+            mapped = _normalized(column).replace_strict(lookup, default=None,
+                                                        return_dtype=pl.String)
             replacements.append(mapped.alias(column))
             unmapped = part.filter(pl.col(column).is_not_null() & mapped.is_null())
             for row in unmapped.select(*LINEAGE, column).iter_rows():

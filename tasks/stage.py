@@ -60,8 +60,8 @@ def _quarantine(con: duckdb.DuckDBPyConnection, ctx: RunContext, file: Registere
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(file.path, target)
     con.execute(sql("update_source_file_status"), ["quarantined", reason, 0, 0, file.file_id])
-    con.execute(sql("insert_file_event"), [ctx.run_id, file.site, file.relative_path,
-                                           file.file_id, file.sha256, "quarantined", reason, _now()])
+    con.execute(sql("insert_file_event"), [ctx.run_id, file.site, file.relative_path, file.file_id,
+                                           file.sha256, "quarantined", reason, _now()])
     return StageOutcome(file.file_id, file.site, file.record_kind, file.relative_path,
                         "quarantined", 0, 0, reason)
 

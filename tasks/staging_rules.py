@@ -114,7 +114,8 @@ def _cast_column(values: list[object], column: str, mapping: KindMapping, rows: 
                 text = None if value is None else str(value).strip()
                 cast.append(text or None)
         except (ValueError, TypeError):
-            expected = f"a date like {mapping.date_format}" if column in DATE_COLUMNS else "a number"
+            expected = (f"a date like {mapping.date_format}" if column in DATE_COLUMNS
+                        else "a number")
             problems.append(UncastValue(row, column, str(value), f"not {expected}"))
             cast.append(None)
     return cast, problems

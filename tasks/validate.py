@@ -49,7 +49,8 @@ def _record_outcomes(con: duckdb.DuckDBPyConnection, ctx: RunContext, site: str,
             outcome.column_name, outcome.category, outcome.severity, outcome.threshold,
             outcome.rows_tested, outcome.rows_failed, outcome.passed, now])
         failed = [(ctx.run_id, site, kind, outcome.check_name, file_id, source_row,
-                   outcome.column_name, value) for file_id, source_row, value in outcome.failed_rows]
+                   outcome.column_name, value)
+                  for file_id, source_row, value in outcome.failed_rows]
         if failed:
             con.executemany(sql("insert_failed_row"), failed)
 

@@ -150,3 +150,33 @@ def test_listing_does_not_import_tensorflow(tmp_path: Path, model: keras.Model) 
         check=True,
     )
     assert result.stdout.strip() == "['listed-v1'] False False"
+
+
+def test_import_checks_hash_and_contract_and_is_idempotent(
+    tmp_path: Path, model: keras.Model, probe: np.ndarray
+) -> None:
+    from dataclasses import replace
+
+    from models.registry import ContractMismatchError, InputContract
+
+    made_elsewhere = ModelRegistry(tmp_path / "centre").register(model, demo_card())
+    target = ModelRegistry(tmp_path / "platform")
+    imported = target.import_artifact(made_elsewhere.model_path, made_elsewhere.card_path)
+    assert imported.version == made_elsewhere.version
+    assert target.import_artifact(made_elsewhere.model_path, made_elsewhere.card_path) == imported
+    np.testing.assert_array_equal(
+        predict_lvd_probability(target.load(imported.version), probe),
+        predict_lvd_probability(model, probe),
+    )
+
+    tampered = tmp_path / "tampered.keras"
+    tampered.write_bytes(made_elsewhere.model_path.read_bytes() + b"\0")
+    with pytest.raises(ModelIntegrityError):
+        ModelRegistry(tmp_path / "other").import_artifact(tampered, made_elsewhere.card_path)
+
+    other_rate = replace(made_elsewhere.card,
+                         input_contract=replace(InputContract.current(), sampling_hz=250))
+    card_250 = tmp_path / "card_250.json"
+    card_250.write_text(other_rate.to_json(), encoding="utf-8")
+    with pytest.raises(ContractMismatchError, match="input contract"):
+        ModelRegistry(tmp_path / "third").import_artifact(made_elsewhere.model_path, card_250)

@@ -27,9 +27,9 @@ def test_reader_keeps_old_release_and_new_readers_see_the_new_one(tmp_path: Path
     assert reader.execute("SELECT release_id FROM results.latest_release").fetchone() == ("R1",)
     # Another process (as an analyst's client is) opens the new file.
     fresh = subprocess.run([sys.executable, "-c", (
-        "import duckdb; c = duckdb.connect(%r, read_only=True); "
+        f"import duckdb; c = duckdb.connect({str(published)!r}, read_only=True); "
         "print(c.execute('SELECT release_id FROM results.latest_release').fetchone()[0], "
-        "c.execute('SELECT count(*) FROM results.releases').fetchone()[0])") % str(published)],
+        "c.execute('SELECT count(*) FROM results.releases').fetchone()[0])")],
         capture_output=True, text=True, check=True)
     assert fresh.stdout.split() == ["R2", "2"]
     assert not list(tmp_path.glob(".*.tmp"))

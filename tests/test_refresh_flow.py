@@ -176,3 +176,33 @@ def test_published_file_reads_while_the_warehouse_is_being_written(
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_no_direct_identifier_reaches_core_or_results(history: RefreshHistory) -> None:
+    """Names and local record numbers stay in staging; core and results hold pseudonyms only."""
+    con = _warehouse(history)
+    identifiers = {value for (value,) in con.execute(
+        "SELECT local_id FROM staging.patients WHERE local_id IS NOT NULL UNION "
+        "SELECT patient_name FROM staging.patients WHERE patient_name IS NOT NULL UNION "
+        "SELECT local_id FROM staging.ecgs WHERE local_id IS NOT NULL").fetchall()}
+    assert len(identifiers) > N_PATIENTS
+
+    def text_values(connection: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> set[str]:
+        columns = connection.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR' AND table_schema IN (SELECT unnest(?::VARCHAR[]))",
+            [list(schemas)]).fetchall()
+        values: set[str] = set()
+        for schema, table, column in columns:
+            values |= {v for (v,) in connection.execute(
+                f'SELECT DISTINCT "{column}" FROM {schema}.{table} WHERE "{column}" IS NOT NULL'
+            ).fetchall()}
+        return values
+
+    assert not identifiers & text_values(con, ("core", "scores", "results"))
+    published = duckdb.connect(str(history.paths.results), read_only=True)
+    assert not identifiers & text_values(published, ("results", "audit"))
+    core_columns = {c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'core'"
+    ).fetchall()}
+    assert not core_columns & {"local_id", "patient_name", "birth_date"}
