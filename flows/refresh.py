@@ -26,10 +26,10 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
     """Discover -> stage -> validate -> harmonize -> score -> analyse -> publish."""
     paths = resolve_data_paths(data_dir)
     params = StudyAParameters(cutoff=lvd_cutoff)
-    ctx = start_run(paths, "refresh", {"lvd_cutoff": lvd_cutoff},
-                    Path(sites_dir) if sites_dir else None)
     key = pseudonym_key()
     model_version = current_model_version(paths)
+    ctx = start_run(paths, "refresh", {"lvd_cutoff": lvd_cutoff},
+                    Path(sites_dir) if sites_dir else None)
     try:
         # Load
         files = discover_new_files(ctx)

@@ -57,13 +57,22 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
     from imnm.sql_console import run_query
 
     paths = resolve_data_paths(args.data_dir)
     database = paths.warehouse if args.warehouse else paths.results
-    print(run_query(database, args.query, max_rows=args.max_rows,
-                    csv=Path(args.csv) if args.csv else None,
-                    parquet=Path(args.parquet) if args.parquet else None), end="")
+    try:
+        shown = run_query(database, args.query, max_rows=args.max_rows,
+                          csv=Path(args.csv) if args.csv else None,
+                          parquet=Path(args.parquet) if args.parquet else None)
+    except duckdb.IOException as exc:
+        raise ValueError(f"{database} cannot be opened now ({exc}); the published results "
+                         "file is always readable: drop --warehouse") from exc
+    except duckdb.Error as exc:
+        raise ValueError(str(exc)) from exc
+    print(shown, end="")
     return 0
 
 
