@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from imnm.settings import ConfigurationError, DataPaths, resolve_data_paths
+from imnm.settings import ConfigurationError, DataPaths, pseudonym_key, resolve_data_paths
 
 DEFAULT_CRON = "0 2 * * *"
 
@@ -46,6 +46,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
+    pseudonym_key()  # fail before Prefect starts when the key is missing
     paths = _paths(args)
     from flows.refresh import refresh
     from tasks.summary import format_summary
