@@ -181,6 +181,7 @@ def _drop_duplicates(frame: pl.DataFrame, kind: str, out: Harmonized,
 
 
 def harmonize_patients(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """Sex, race and risk factors as platform codes; birth date reduced to its year."""
     frame = map_codes(inputs.staging["patients"], "patients", inputs, out)
     frame = with_patient_keys(frame, "patients", inputs, out)
     frame = frame.with_columns(
@@ -198,6 +199,7 @@ def _duration_band(weeks: pl.Expr) -> pl.Expr:
 
 
 def harmonize_diagnoses(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """Diagnosis codes, age at diagnosis and study B's symptom-duration band."""
     births = (inputs.staging["patients"].filter(pl.col("local_id").is_not_null())
               .sort(["file_id", "source_row"], descending=[True, False])
               .unique(subset=["site", "local_id"], keep="first")
@@ -220,6 +222,7 @@ NECROTIZING_PATTERN = r"(?i)necroti[sz]ing"
 
 
 def harmonize_biopsies(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """Biopsy reports, flagged when the histology names necrotizing myopathy."""
     frame = with_patient_keys(inputs.staging["biopsies"], "biopsies", inputs, out)
     frame = frame.with_columns(
         pl.col("histology_text").str.contains(NECROTIZING_PATTERN).alias("necrotizing_myopathy"))
@@ -227,6 +230,7 @@ def harmonize_biopsies(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
 
 
 def harmonize_serology(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """Antigen names and results (negative / borderline / positive) as platform codes."""
     frame = map_codes(inputs.staging["serology"], "serology", inputs, out)
     return _drop_duplicates(with_patient_keys(frame, "serology", inputs, out), "serology", out)
 
@@ -238,6 +242,7 @@ def _split_drug(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def harmonize_treatments(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """Drug spellings to class and agent; doses converted to mg."""
     staged = inputs.staging["treatments"].with_columns(pl.col("drug").alias("drug_as_sent"))
     frame = map_codes(staged, "treatments", inputs, out).rename({"drug": "drug_code"})
     factor = pl.col("dose_unit").replace_strict(DOSE_MG_FACTORS, default=None,
@@ -252,6 +257,7 @@ def harmonize_treatments(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFram
 
 
 def harmonize_labs(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """Analytes to platform codes and values to one unit each (CK U/L, lipids mg/dL)."""
     staged = inputs.staging["labs"].with_columns(pl.col("value").alias("value_as_sent"),
                                                  pl.col("unit").alias("unit_as_sent"))
     frame = map_codes(staged, "labs", inputs, out)
@@ -272,6 +278,7 @@ def harmonize_labs(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
 
 
 def harmonize_vitals(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """Blood pressure in mmHg, pseudonymized."""
     frame = with_patient_keys(inputs.staging["vitals"], "vitals", inputs, out).rename(
         {"systolic_bp": "systolic_bp_mmhg", "diastolic_bp": "diastolic_bp_mmhg"})
     return _drop_duplicates(frame, "vitals", out)
@@ -288,6 +295,7 @@ def parse_mrc_grade(grade: str | None) -> tuple[int | None, str | None]:
 
 
 def harmonize_strength(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """MRC grade spellings to grade and modifier, plus study B's four hip-flexor levels."""
     staged = inputs.staging["strength"].with_columns(pl.col("mrc_grade").alias("mrc_grade_as_sent"))
     frame = map_codes(staged, "strength", inputs, out)
     lookups = {site: _site_lookup(inputs, site, "strength", "mrc_grade", "mrc_grade")
@@ -340,6 +348,7 @@ def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
 
 
 def harmonize_echos(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """Echo reports with study A's broad LVD flag, its findings and EF <= 35%."""
     rules = load_echo_finding_rules()
     frame = map_codes(inputs.staging["echos"], "echos", inputs, out)
     findings = [echo_findings(ef, grade, text, rules) for ef, grade, text in
@@ -353,11 +362,13 @@ def harmonize_echos(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
 
 
 def harmonize_outcomes(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """Death and last follow-up, one row per patient (newest delivery wins)."""
     frame = with_patient_keys(inputs.staging["outcomes"], "outcomes", inputs, out)
     return _drop_duplicates(frame, "outcomes", out, one_per_patient=True)
 
 
 def harmonize_ecgs(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
+    """ECG metadata keyed by patient pseudonym, one row per distinct ECG."""
     frame = with_patient_keys(inputs.staging["ecgs"], "ecgs", inputs, out)
     frame = frame.sort(["file_id"]).unique(subset=["ecg_id"], keep="first", maintain_order=True)
     return frame.select("ecg_id", "patient_key", "site", "acquired_at", "source_format",

@@ -7,6 +7,7 @@ so an interrupted run keeps what it finished.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
@@ -38,7 +39,8 @@ def unscored_ecgs(con: duckdb.DuckDBPyConnection, model_version: str
     return con.execute(sql("select_unscored_ecgs"), [model_version]).fetchall()
 
 
-def score_batches(todo: list[tuple[str, str, int]], batch_size: int):
+def score_batches(todo: list[tuple[str, str, int]], batch_size: int
+                  ) -> Iterator[tuple[list[str], str, list[int]]]:
     """Batches of (ecg_ids, shard, rows), never mixing shards, so each read is one file."""
     for shard, group in groupby(todo, key=lambda item: item[1]):
         items = list(group)

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import duckdb
+import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from imnm.siteconfig import RECORD_KINDS
 from tasks.context import RunContext
 from tasks.stage import StageOutcome
 from warehouse.db import open_warehouse, sql
@@ -30,9 +32,8 @@ class SiteValidation:
     rows_failed: int
 
 
-def _staged_batch(con: duckdb.DuckDBPyConnection, kind: str, file_ids: list[int]):
-    from imnm.siteconfig import RECORD_KINDS
-
+def _staged_batch(con: duckdb.DuckDBPyConnection, kind: str, file_ids: list[int]
+                  ) -> pd.DataFrame:
     if kind not in RECORD_KINDS:
         raise KeyError(f"unknown record kind {kind!r}")
     return con.execute(
