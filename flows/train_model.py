@@ -59,7 +59,7 @@ def train_and_register(pairs_path: Path, models_dir: Path, epochs: int, seed: in
 
 
 @flow(name="train-demo-model", log_prints=True)
-def train_demo_model(data_dir: str | None = None, n_ecgs: int = 3000, epochs: int = 12,
+def train_demo_model(data_dir: str | None = None, n_ecgs: int = 3000, epochs: int = 10,
                      seed: int = 7) -> str:
     """Generate (once) the training centre, train the demo CNN, register it as current."""
     paths = resolve_data_paths(data_dir)

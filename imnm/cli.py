@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "training centre and make it current")
     _add_data_dir(train)
     train.add_argument("--ecgs", type=int, default=3000, help="training-centre ECGs")
-    train.add_argument("--epochs", type=int, default=12)
+    train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--seed", type=int, default=7)
     train.add_argument("--if-missing", action="store_true",
                        help="do nothing when a current model is already registered")

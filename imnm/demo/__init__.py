@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from imnm.demo.cohort import (
     DEFAULT_SITES,
     Network,
@@ -46,15 +44,6 @@ def generate_demo(
     return write_site_extracts(network, paths.landing, seed, plan)
 
 
-def generate_training_centre(data_dir: Path, n_ecgs: int = 2000, seed: int = DEFAULT_SEED
-                             ) -> Path:
-    """Write the synthetic training centre's ECG/echo pairs under `<data_dir>/training_centre/`."""
-    paths = resolve_data_paths(data_dir)
-    centre = simulate_training_centre(n_ecgs, seed)
-    return write_training_centre(centre, paths.training_centre,
-                                 np.random.default_rng([seed, 40]))
-
-
 __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_SITES",
@@ -65,7 +54,6 @@ __all__ = [
     "TrainingCentre",
     "WrittenFile",
     "generate_demo",
-    "generate_training_centre",
     "simulate_network",
     "simulate_training_centre",
     "write_site_extracts",
