@@ -13,7 +13,9 @@ from types import MappingProxyType
 from typing import Any
 
 TABLE_FORMATS = frozenset({"csv", "xlsx", "parquet"})
-ECG_FORMATS = frozenset({"wfdb", "hl7-aecg", "ge-muse"})
+ECG_FORMATS = frozenset({
+    "wfdb", "hl7-aecg", "ge-muse", "philips-sierra", "dicom", "scp-ecg",
+})
 
 STAGING_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "patients": ("local_id", "patient_name", "birth_date", "sex", "race", "hypertension",

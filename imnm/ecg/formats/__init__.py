@@ -121,6 +121,9 @@ READERS: dict[str, Callable[[Path], EcgRecord]] = {
     "wfdb": _lazy_reader("imnm.ecg.formats.wfdb_format", "read_wfdb"),
     "hl7-aecg": _lazy_reader("imnm.ecg.formats.hl7_aecg", "read_hl7_aecg"),
     "ge-muse": _lazy_reader("imnm.ecg.formats.ge_muse", "read_ge_muse"),
+    "philips-sierra": _lazy_reader("imnm.ecg.formats.philips_sierra", "read_philips_sierra"),
+    "dicom": _lazy_reader("imnm.ecg.formats.dicom_waveform", "read_dicom_waveform"),
+    "scp-ecg": _lazy_reader("imnm.ecg.formats.scp_ecg", "read_scp_ecg"),
 }
 
 
