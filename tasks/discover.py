@@ -1,7 +1,9 @@
 """Discover: find the files in each site's landing folder that the warehouse has not loaded.
 
 Idempotent: a file whose content (sha256) is already registered for its site is skipped; a
-file registered by a run that died before staging it is picked up again.
+file registered by a run that died before staging it is picked up again. New content under a
+name the site delivered before is a corrected re-delivery: it is registered with a link to
+the delivery it corrects, which it supersedes once it stages (see `tasks.harmonize`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class RegisteredFile:
     relative_path: str
     sha256: str
     path: Path
+    supersedes_file_id: int | None = None
 
 
 def content_sha256(parts: tuple[Path, ...]) -> tuple[str, int]:
@@ -113,16 +116,23 @@ def register_landed(con: duckdb.DuckDBPyConnection, ctx: RunContext, landed: Lan
         return None
     if existing is None:
         received = datetime.fromtimestamp(landed.path.stat().st_mtime, UTC).replace(tzinfo=None)
+        earlier = con.execute(sql("select_file_in_effect_by_path"),
+                              [landed.site, landed.relative_path]).fetchone()
         file_id = con.execute(sql("insert_source_file"), [
             landed.site, landed.record_kind, landed.relative_path, sha256, size, received, now,
             ctx.run_id]).fetchone()[0]
-        event, reason = "registered", None
+        reason, supersedes = None, None
+        if earlier is not None:
+            supersedes = earlier[0]
+            con.execute(sql("update_source_file_supersedes"), [supersedes, file_id])
+            reason = f"corrected re-delivery of file {supersedes} ({earlier[1]}): same name"
     else:
-        file_id, event, reason = existing[0], "registered", "re-staging after an interrupted run"
+        file_id, supersedes = existing[0], existing[2]
+        reason = "re-staging after an interrupted run"
     con.execute(sql("insert_file_event"), [
-        ctx.run_id, landed.site, landed.relative_path, file_id, sha256, event, reason, now])
+        ctx.run_id, landed.site, landed.relative_path, file_id, sha256, "registered", reason, now])
     return RegisteredFile(file_id, landed.site, landed.record_kind, landed.relative_path,
-                          sha256, landed.path)
+                          sha256, landed.path, supersedes)
 
 
 @task(name="discover new files", cache_policy=NO_CACHE)
@@ -139,7 +149,10 @@ def discover_new_files(ctx: RunContext) -> list[RegisteredFile]:
                 if new is not None:
                     registered.append(new)
             for orphan in unmatched_files(ctx.paths.landing, config):
-                logger.warning("%s: %s matches no record kind in %s; not loaded",
-                               config.site, orphan, config.path.name)
+                reason = f"matches no record kind pattern in {config.path.name}; not loaded"
+                con.execute(sql("insert_file_event"), [
+                    ctx.run_id, config.site, orphan, None, None, "not_claimed", reason,
+                    datetime.now(UTC).replace(tzinfo=None)])
+                logger.warning("%s: %s %s", config.site, orphan, reason)
     logger.info("discovered %d new file(s)", len(registered))
     return registered

@@ -7,6 +7,7 @@ staging always gives the same core, and a crash leaves the previous core intact.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import duckdb
 import polars as pl
@@ -17,7 +18,7 @@ from imnm.siteconfig import RECORD_KINDS
 from tasks.context import RunContext
 from tasks.harmonize_rules import Harmonized, HarmonizeInput, harmonize
 from tasks.validate import SiteValidation
-from warehouse.db import open_warehouse, sql
+from warehouse.db import insert_many, open_warehouse, sql
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,26 @@ def hold_back_blocked_sites(con: duckdb.DuckDBPyConnection, ctx: RunContext,
     return held
 
 
+def apply_corrections(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> dict[int, int]:
+    """Retire each delivery that this run's staged, not held-back re-delivery corrects.
+
+    Runs after the hold-back, so a correction that fails a blocking check leaves the earlier
+    delivery in effect. Returns {superseded file_id: correcting file_id}.
+    """
+    superseded: dict[int, int] = {}
+    now = datetime.now(UTC).replace(tzinfo=None)
+    corrections = con.execute(sql("select_run_corrections"), [ctx.run_id]).fetchall()
+    for file_id, site, relative_path, _sha, previous_id, previous_status in corrections:
+        if previous_status not in ("staged", "held_back"):
+            continue  # a quarantined earlier delivery had no rows in effect
+        reason = f"superseded by file {file_id} (corrected re-delivery, run {ctx.run_id})"
+        con.execute(sql("update_superseded_file"), [reason, previous_id])
+        con.execute(sql("insert_file_event"), [ctx.run_id, site, relative_path, previous_id,
+                                               None, "superseded", reason, now])
+        superseded[previous_id] = file_id
+    return superseded
+
+
 def write_core(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: Harmonized) -> None:
     """Replace every core table and record the unmapped values, all in one transaction."""
     con.execute("BEGIN TRANSACTION")
@@ -59,7 +80,7 @@ def write_core(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: Harmoniz
             con.register("core_rows", frame.to_arrow())
             con.execute(f"INSERT INTO core.{kind} BY NAME SELECT * FROM core_rows")
             con.unregister("core_rows")
-        con.executemany(sql("insert_unmapped_value"), [
+        insert_many(con, "insert_unmapped_value", [
             (ctx.run_id, u.site, u.record_kind, u.file_id, u.source_row, u.column, u.value,
              u.reason) for u in result.unmapped])
         con.execute("COMMIT")
@@ -75,10 +96,14 @@ def harmonize_into_core(ctx: RunContext, verdicts: list[SiteValidation], key: by
     logger = get_run_logger()
     with open_warehouse(ctx.paths.warehouse) as con:
         held = hold_back_blocked_sites(con, ctx, verdicts)
+        superseded = apply_corrections(con, ctx)
         staging = {kind: _publishable_staging(con, kind) for kind in RECORD_KINDS}
         result = harmonize(HarmonizeInput(staging=staging, vocabularies=ctx.vocabularies,
                                           sites={s.site: s for s in ctx.sites}, key=key))
         write_core(con, ctx, result)
+    for previous, correction in superseded.items():
+        logger.info("file %d superseded by its corrected re-delivery, file %d",
+                    previous, correction)
     for site, checks in held.items():
         logger.warning("%s held back from this release: %s", site, ", ".join(checks))
     logger.info("core rebuilt: %s; %d unmapped value(s)",

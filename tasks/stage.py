@@ -23,9 +23,10 @@ from imnm.siteconfig import RECORD_KINDS
 from imnm.waveform_store import WaveformShardWriter
 from tasks.context import RunContext
 from tasks.discover import RegisteredFile
+from tasks.redelivery import diff_deliveries, summarize_changes
 from tasks.staging_rules import MappingMismatchError, stage_table
 from tasks.table_readers import TableFileError, read_table_file
-from warehouse.db import open_warehouse, sql
+from warehouse.db import insert_many, open_warehouse, sql
 
 ECG_SHARD_ROWS = 1000
 
@@ -66,11 +67,29 @@ def _quarantine(con: duckdb.DuckDBPyConnection, ctx: RunContext, file: Registere
                         "quarantined", 0, 0, reason)
 
 
+def record_row_changes(con: duckdb.DuckDBPyConnection, ctx: RunContext, file: RegisteredFile
+                       ) -> str | None:
+    """For a corrected re-delivery, store which rows differ from the delivery it corrects."""
+    if file.supersedes_file_id is None:
+        return None
+    table = _staging_table(file.record_kind)
+    select = f"SELECT * FROM {table} WHERE file_id = ?"
+    previous = pl.from_arrow(con.execute(select, [file.supersedes_file_id]).arrow())
+    current = pl.from_arrow(con.execute(select, [file.file_id]).arrow())
+    changes = diff_deliveries(previous, current)
+    insert_many(con, "insert_file_change", [
+        (ctx.run_id, file.site, file.record_kind, file.relative_path, file.supersedes_file_id,
+         file.file_id, c.change, c.previous_source_row, c.source_row,
+         ",".join(c.changed_columns) or None) for c in changes])
+    return f"corrects file {file.supersedes_file_id}: {summarize_changes(changes)}"
+
+
 def _mark_staged(con: duckdb.DuckDBPyConnection, ctx: RunContext, file: RegisteredFile,
                  rows: int, rejected: int) -> StageOutcome:
+    note = record_row_changes(con, ctx, file)
     con.execute(sql("update_source_file_status"), ["staged", None, rows, rejected, file.file_id])
     con.execute(sql("insert_file_event"), [ctx.run_id, file.site, file.relative_path,
-                                           file.file_id, file.sha256, "staged", None, _now()])
+                                           file.file_id, file.sha256, "staged", note, _now()])
     return StageOutcome(file.file_id, file.site, file.record_kind, file.relative_path,
                         "staged", rows, rejected)
 

@@ -325,11 +325,24 @@ def test_normalization_is_pure() -> None:
 
 def test_unknown_format_names_the_known_ones() -> None:
     with pytest.raises(UnknownEcgFormatError) as caught:
-        read_ecg(REAL / "dicom" / "waveform_ecg.dcm", "dicom")
+        read_ecg(REAL / "dicom" / "waveform_ecg.dcm", "edf")
     assert isinstance(caught.value, KeyError)
     for known in READERS:
         assert known in str(caught.value)
-    assert set(READERS) == {"wfdb", "hl7-aecg", "ge-muse"}
+    assert set(READERS) == {"wfdb", "hl7-aecg", "ge-muse", "philips-sierra", "dicom", "scp-ecg"}
+
+
+def test_every_real_file_in_every_format_is_checked_by_a_test() -> None:
+    """Each vendor file in shared/real-ecg is named by the facts table of some test module."""
+    from tests import test_ecg_dicom, test_ecg_philips_sierra, test_ecg_scp
+
+    checked = set(FACTS)
+    checked |= {f"philips-sierra-xml/{name}" for name in test_ecg_philips_sierra.FACTS}
+    checked |= {f"scp-ecg/{name}" for name in test_ecg_scp.FACTS}
+    checked.add(str(test_ecg_dicom.REAL_DICOM.relative_to(REAL)))
+    on_disk = {str(path.relative_to(REAL)) for path in REAL.rglob("*")
+               if path.is_file() and path.suffix not in (".md", ".dat", ".xyz")}
+    assert on_disk == checked
 
 
 @pytest.mark.parametrize(

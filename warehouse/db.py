@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -76,6 +76,14 @@ def sql(name: str) -> str:
     if not path.is_file():
         raise KeyError(f"no SQL statement named {name!r} in {SQL_DIR}")
     return path.read_text(encoding="utf-8")
+
+
+def insert_many(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[Sequence[object]]
+                ) -> int:
+    """Run the named INSERT once per row; an empty batch is a no-op (DuckDB refuses it)."""
+    if rows:
+        con.executemany(sql(name), rows)
+    return len(rows)
 
 
 @contextmanager

@@ -1,1 +1,1 @@
-SELECT file_id, status FROM registry.source_files WHERE site = ? AND sha256 = ?
+SELECT file_id, status, supersedes_file_id FROM registry.source_files WHERE site = ? AND sha256 = ?
