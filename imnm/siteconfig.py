@@ -5,6 +5,7 @@ A configuration error names the file and the key, so a data engineer can fix it 
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ class SiteConfigError(ValueError):
     """A site or vocabulary file is missing a key or has a wrong value; names file and key."""
 
     def __init__(self, path: Path, key: str, problem: str) -> None:
-        super().__init__(f"{path}: [{key}] {problem}")
+        super().__init__(f"{path}: [{key}] {problem}" if key else f"{path}: {problem}")
         self.path = path
         self.key = key
 
@@ -76,6 +77,8 @@ class KindMapping:
     codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     wide: tuple[WideAnalyte, ...] = ()
     csv_delimiter: str = ","
+    csv_encoding: str = "utf-8"
+    decimal_comma: bool = False
     sheet: str | None = None
 
     @property
@@ -103,6 +106,14 @@ def _require(table: Mapping[str, Any], key: str, path: Path, where: str, kind: t
     return value
 
 
+def _require_bool(table: Mapping[str, Any], key: str, path: Path, where: str, default: bool
+                  ) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise SiteConfigError(path, f"{where}.{key}".lstrip("."), "must be true or false")
+    return value
+
+
 def _string_table(table: Any, path: Path, where: str) -> dict[str, str]:
     if not isinstance(table, Mapping):
         raise SiteConfigError(path, where, "must be a table")
@@ -112,7 +123,14 @@ def _string_table(table: Any, path: Path, where: str) -> dict[str, str]:
     return dict(table)
 
 
-def _parse_kind(kind: str, raw: Mapping[str, Any], path: Path, site_dates: tuple[str, str]
+def _text_encoding(name: str, path: Path, where: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise SiteConfigError(path, where, f"{name!r} is not a known text encoding") from None
+
+
+def _parse_kind(kind: str, raw: Mapping[str, Any], path: Path, site_defaults: Mapping[str, Any]
                 ) -> KindMapping:
     where = f"kinds.{kind}"
     if kind not in RECORD_KINDS:
@@ -146,13 +164,17 @@ def _parse_kind(kind: str, raw: Mapping[str, Any], path: Path, site_dates: tuple
         kind=kind,
         pattern=_require(raw, "pattern", path, where, str),
         format=fmt,
-        date_format=raw.get("date_format", site_dates[0]),
-        datetime_format=raw.get("datetime_format", site_dates[1]),
+        date_format=raw.get("date_format", site_defaults["date_format"]),
+        datetime_format=raw.get("datetime_format", site_defaults["datetime_format"]),
         columns=MappingProxyType(columns),
         fixed=MappingProxyType(fixed),
         codes=MappingProxyType({k: MappingProxyType(v) for k, v in codes.items()}),
         wide=tuple(wide),
-        csv_delimiter=raw.get("csv_delimiter", ","),
+        csv_delimiter=raw.get("csv_delimiter", site_defaults["csv_delimiter"]),
+        csv_encoding=_text_encoding(raw.get("csv_encoding", site_defaults["csv_encoding"]),
+                                    path, f"{where}.csv_encoding"),
+        decimal_comma=_require_bool(raw, "decimal_comma", path, where,
+                                    site_defaults["decimal_comma"]),
         sheet=raw.get("sheet"),
     )
 
@@ -169,8 +191,13 @@ def load_site_config(path: Path) -> SiteConfig:
     date_format = _require(raw, "date_format", path, "", str)
     datetime_format = raw.get("datetime_format", f"{date_format} %H:%M:%S")
     kinds_raw = _require(raw, "kinds", path, "", dict)
-    kinds = {k: _parse_kind(k, v, path, (date_format, datetime_format))
-             for k, v in kinds_raw.items()}
+    defaults = {
+        "date_format": date_format, "datetime_format": datetime_format,
+        "csv_delimiter": raw.get("csv_delimiter", ","),
+        "csv_encoding": raw.get("csv_encoding", "utf-8"),
+        "decimal_comma": _require_bool(raw, "decimal_comma", path, "", False),
+    }
+    kinds = {k: _parse_kind(k, v, path, defaults) for k, v in kinds_raw.items()}
     return SiteConfig(site=site, name=raw.get("name", site), path=path,
                       kinds=MappingProxyType(kinds))
 

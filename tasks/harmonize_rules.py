@@ -29,7 +29,7 @@ COLUMN_VOCABULARIES: Mapping[str, Mapping[str, str]] = {
     "diagnoses": {"diagnosis": "diagnosis", "respiratory_involvement": "yes_no",
                   "restrictive_pulmonary": "yes_no", "cardiorespiratory_symptoms": "yes_no"},
     "serology": {"antigen": "antigen", "result": "serology_result"},
-    "treatments": {"drug": "drug", "dose_unit": "unit"},
+    "treatments": {"drug": "drug", "route": "route", "dose_unit": "unit"},
     "labs": {"analyte": "analyte", "unit": "unit"},
     "strength": {"muscle_group": "muscle_group", "side": "side"},
     "echos": {"diastolic_grade": "diastolic_grade"},
@@ -94,6 +94,7 @@ class EchoFindingRules:
     ef_mildly_abnormal_below: float
     diastolic_dysfunction_grades: frozenset[str]
     text_patterns: Mapping[str, tuple[re.Pattern[str], ...]]
+    ef_from_text: re.Pattern[str]
 
 
 @cache
@@ -106,6 +107,7 @@ def load_echo_finding_rules(path: Path = CONFIG_DIR / "echo_findings.toml") -> E
         diastolic_dysfunction_grades=frozenset(raw["diastolic_grades"]["dysfunction"]),
         text_patterns={name: tuple(re.compile(p, re.IGNORECASE) for p in patterns)
                        for name, patterns in raw["text_findings"].items()},
+        ef_from_text=re.compile(raw["ef_from_text"]["pattern"], re.IGNORECASE),
     )
 
 
@@ -347,10 +349,26 @@ def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
     return False
 
 
+def lvef_from_text(text: str | None, rules: EchoFindingRules) -> float | None:
+    """The LVEF percentage a conclusion states, for centres that send the text only."""
+    match = rules.ef_from_text.search(text) if text else None
+    return float(match.group(1).replace(",", ".")) if match else None
+
+
 def harmonize_echos(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
-    """Echo reports with study A's broad LVD flag, its findings and EF <= 35%."""
+    """Echo reports with study A's broad LVD flag, its findings and EF <= 35%.
+
+    A missing structured LVEF is read from the conclusion; `lvef_source` says which it was.
+    """
     rules = load_echo_finding_rules()
     frame = map_codes(inputs.staging["echos"], "echos", inputs, out)
+    stated = pl.Series([lvef_from_text(t, rules) for t in frame["conclusion_text"].to_list()],
+                       dtype=pl.Float64)
+    frame = frame.with_columns(
+        pl.when(pl.col("lvef_percent").is_not_null()).then(pl.lit("structured"))
+        .when(stated.is_not_null()).then(pl.lit("text")).otherwise(None).alias("lvef_source"),
+        pl.col("lvef_percent").fill_null(stated),
+    )
     findings = [echo_findings(ef, grade, text, rules) for ef, grade, text in
                 frame.select("lvef_percent", "diastolic_grade", "conclusion_text").iter_rows()]
     frame = frame.with_columns(

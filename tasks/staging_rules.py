@@ -6,6 +6,7 @@ not cast is kept out of the typed column and reported (file row, column, value, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -51,6 +52,30 @@ def _require_columns(raw: pl.DataFrame, needed: dict[str, str], mapping: KindMap
             f"it has {', '.join(map(repr, raw.columns))}")
 
 
+def _is_empty(column: str) -> pl.Expr:
+    return pl.col(column).is_null() | (pl.col(column).cast(pl.String).str.strip_chars() == "")
+
+
+def _melt_wide_labs(raw: pl.DataFrame, selected: pl.DataFrame, mapping: KindMapping
+                    ) -> pl.DataFrame:
+    """One row per analyte a visit row holds. An empty analyte cell means "not measured" and
+    gives no row; a visit row with no analyte at all keeps one row with analyte and value
+    empty, so the completeness checks see it."""
+    _require_columns(raw, {f"wide.{w.analyte}": w.column for w in mapping.wide}, mapping)
+    cells = pl.concat([
+        selected.with_columns(
+            raw.get_column(w.column).alias("value"),
+            pl.lit(w.analyte).alias("analyte"),
+            pl.lit(w.unit).alias("unit"),
+        ) for w in mapping.wide
+    ], how="diagonal_relaxed")
+    measured = cells.filter(~_is_empty("value"))
+    unmeasured_rows = selected.join(measured.select(SOURCE_ROW).unique(), on=SOURCE_ROW,
+                                    how="anti")
+    return pl.concat([measured, unmeasured_rows], how="diagonal_relaxed").sort(
+        SOURCE_ROW, maintain_order=True)
+
+
 def rename_to_canonical(raw: pl.DataFrame, mapping: KindMapping) -> pl.DataFrame:
     """Select and rename the mapped columns; wide lab layouts become one row per analyte."""
     raw = _with_source_row(raw)
@@ -60,14 +85,7 @@ def rename_to_canonical(raw: pl.DataFrame, mapping: KindMapping) -> pl.DataFrame
         *(pl.col(source).alias(canonical) for canonical, source in mapping.columns.items()),
     )
     if mapping.wide:
-        _require_columns(raw, {f"wide.{w.analyte}": w.column for w in mapping.wide}, mapping)
-        selected = pl.concat([
-            selected.with_columns(
-                raw.get_column(w.column).alias("value"),
-                pl.lit(w.analyte).alias("analyte"),
-                pl.lit(w.unit).alias("unit"),
-            ) for w in mapping.wide
-        ], how="diagonal_relaxed")
+        selected = _melt_wide_labs(raw, selected, mapping)
     if mapping.fixed:
         selected = selected.with_columns(pl.lit(v).alias(k) for k, v in mapping.fixed.items())
     for column in STAGING_COLUMNS[mapping.kind]:
@@ -89,15 +107,25 @@ def _parse_date(value: object, fmt: str) -> date | None:
     return datetime.strptime(text, fmt).date()
 
 
-def _parse_number(value: object) -> float | None:
+def _parse_number(value: object, decimal_comma: bool = False) -> float | None:
+    """A finite number; with `decimal_comma` the text is "12,5" and a "." is refused (it would
+    be a thousands separator or a mix-up, never silently read as a decimal point)."""
     if value is None:
         return None
     if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip()
-    if not text:
-        return None
-    return float(text)
+        number = float(value)
+    else:
+        text = str(value).strip()
+        if not text:
+            return None
+        if decimal_comma:
+            if "." in text:
+                raise ValueError(f"{text!r} has a '.' where a decimal comma is expected")
+            text = text.replace(",", ".")
+        number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
 
 
 def _cast_column(values: list[object], column: str, mapping: KindMapping, rows: list[int]
@@ -109,12 +137,13 @@ def _cast_column(values: list[object], column: str, mapping: KindMapping, rows: 
             if column in DATE_COLUMNS:
                 cast.append(_parse_date(value, mapping.date_format))
             elif column in NUMBER_COLUMNS:
-                cast.append(_parse_number(value))
+                cast.append(_parse_number(value, mapping.decimal_comma))
             else:
                 text = None if value is None else str(value).strip()
                 cast.append(text or None)
         except (ValueError, TypeError):
             expected = (f"a date like {mapping.date_format}" if column in DATE_COLUMNS
+                        else "a number with a decimal comma" if mapping.decimal_comma
                         else "a number")
             problems.append(UncastValue(row, column, str(value), f"not {expected}"))
             cast.append(None)

@@ -20,8 +20,12 @@ class TableFileError(ValueError):
 
 
 def _read_csv(path: Path, mapping: KindMapping) -> pl.DataFrame:
-    return pl.read_csv(path, separator=mapping.csv_delimiter, infer_schema=False,
-                       encoding="utf8-lossy")
+    if mapping.csv_encoding == "utf-8":
+        source: Path | bytes = path
+    else:  # polars reads UTF-8 only: decode the site's encoding (latin-1, cp1252) first
+        source = path.read_bytes().decode(mapping.csv_encoding).encode("utf-8")
+    return pl.read_csv(source, separator=mapping.csv_delimiter, infer_schema=False,
+                       encoding="utf8")
 
 
 def _excel_cell(value: object) -> object:

@@ -15,7 +15,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from imnm.siteconfig import RECORD_KINDS
+from imnm.siteconfig import RECORD_KINDS, KindMapping, normalize_spelling
 from tasks.context import RunContext
 from tasks.stage import StageOutcome
 from warehouse.db import open_warehouse, sql
@@ -39,6 +39,19 @@ def _staged_batch(con: duckdb.DuckDBPyConnection, kind: str, file_ids: list[int]
     return con.execute(
         f"SELECT * FROM staging.{kind} WHERE file_id IN (SELECT unnest(?::BIGINT[])) "
         "ORDER BY file_id, source_row", [file_ids]).df()
+
+
+def with_site_spellings(batch: pd.DataFrame, mapping: KindMapping) -> pd.DataFrame:
+    """The batch with the site's declared spellings replaced by the codes they stand for
+    (e.g. "4+/5" -> "4+"), so checks judge what the site means; other values stay as sent."""
+    batch = batch.copy()
+    for column, codes in mapping.codes.items():
+        if column not in batch.columns or not codes:
+            continue
+        lookup = {normalize_spelling(spelling): code for spelling, code in codes.items()}
+        batch[column] = [lookup.get(normalize_spelling(v), v) if isinstance(v, str) else v
+                         for v in batch[column]]
+    return batch
 
 
 def _record_outcomes(con: duckdb.DuckDBPyConnection, ctx: RunContext, site: str, kind: str,
@@ -69,7 +82,8 @@ def validate_staged(ctx: RunContext, staged: list[StageOutcome]) -> list[SiteVal
     per_site: dict[str, list] = defaultdict(list)
     with open_warehouse(ctx.paths.warehouse) as con:
         for (site, kind), file_ids in sorted(batches.items()):
-            batch = _staged_batch(con, kind, file_ids)
+            batch = with_site_spellings(_staged_batch(con, kind, file_ids),
+                                        ctx.site(site).kinds[kind])
             outcomes = validate_staged_batch(kind, batch, ctx.run_date)
             con.execute("BEGIN TRANSACTION")
             _record_outcomes(con, ctx, site, kind, outcomes)

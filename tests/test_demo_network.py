@@ -37,7 +37,7 @@ from imnm.siteconfig import load_site_config, load_vocabularies, normalize_spell
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SITES_DIR = REPO_ROOT / "config" / "sites"
 VOCABULARIES = REPO_ROOT / "config" / "vocabularies.toml"
-SITES = ("lakeside", "riverside", "hillcrest")
+SITES = ("lakeside", "riverside", "hillcrest", "northgate")
 SMALL_SEED = 7
 SMALL_N = 24
 # Which platform vocabulary codes each canonical column.
@@ -50,7 +50,7 @@ VOCABULARY_OF_COLUMN = {
     "analyte": "analyte", "unit": "unit", "muscle_group": "muscle_group", "side": "side",
     "mrc_grade": "mrc_grade", "diastolic_grade": "diastolic_grade", "death_cause": "death_cause",
 }
-ECG_LEADS_STORED = {"wfdb": 12, "hl7-aecg": 12, "ge-muse": 8}
+ECG_LEADS_STORED = {"wfdb": 12, "hl7-aecg": 12, "ge-muse": 8, "philips-sierra": 12}
 
 
 def _text(value: object) -> str | None:
@@ -64,8 +64,10 @@ def _text(value: object) -> str | None:
 def read_table(path: Path, fmt: str, sheet: str | None = None
                ) -> tuple[list[str], list[list[str | None]]]:
     """Header and data rows of a delivered table, every cell as text (None when empty)."""
-    if fmt == "csv":
-        frame = pl.read_csv(path, infer_schema=False)
+    if fmt == "csv":  # in the delivering site's delimiter and encoding (landing/<site>/...)
+        convention = convention_for(path.parent.name)
+        text = path.read_bytes().decode(convention.csv_encoding).encode("utf-8")
+        frame = pl.read_csv(text, infer_schema=False, separator=convention.csv_delimiter)
         return frame.columns, [[_text(v) for v in row] for row in frame.iter_rows()]
     if fmt == "parquet":
         frame = pl.read_parquet(path)
@@ -377,9 +379,12 @@ def test_every_injected_defect_is_in_the_files_where_the_manifest_says(small_del
     assert kinds["duplicate_row"] and kinds["missing_value"]
     assert_defects_are_in_files(data_dir / "landing", manifest)
     ck_mixups = [d for d in manifest.defects if d.kind == "unit_mixup"]
-    assert all(d.file.startswith("riverside/") and "ukat/L" in d.column for d in ck_mixups)
+    assert len({d.file for d in ck_mixups}) == 1  # one mislabelled batch, in one file
+    assert all(d.file.startswith(("riverside/", "northgate/")) for d in ck_mixups)
     for d in ck_mixups:
-        assert abs(float(d.injected_value) - 60 * float(d.original_value)) <= 30
+        injected, original = (float(v.replace(",", "."))
+                              for v in (d.injected_value, d.original_value))
+        assert abs(injected - 60 * original) <= 30
 
 
 def test_manifest_csv_lists_every_defect_outside_the_landing_zone(small_delivery) -> None:

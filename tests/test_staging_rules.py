@@ -40,12 +40,14 @@ def test_wide_labs_become_one_row_per_analyte() -> None:
     mapping = _mapping(columns=MappingProxyType({"local_id": "pid", "sample_date": "Date"}),
                        wide=(WideAnalyte("ck", "CK (ukat/L)", "ukat/L"),
                              WideAnalyte("hdl_c", "HDL mmol/L", "mmol/L")))
-    raw = pl.DataFrame({"pid": ["A1", "A2"], "Date": ["01/01/2020", "02/01/2020"],
-                        "CK (ukat/L)": ["10", "20"], "HDL mmol/L": ["1.2", None]})
-    rows = stage_table(raw, mapping).rows.sort(["source_row", "analyte"])
+    raw = pl.DataFrame({"pid": ["A1", "A2", "A3"],
+                        "Date": ["01/01/2020", "02/01/2020", "03/01/2020"],
+                        "CK (ukat/L)": ["10", "20", None], "HDL mmol/L": ["1.2", " ", None]})
+    rows = stage_table(raw, mapping).rows.sort(["source_row", "analyte"], nulls_last=True)
+    # An empty analyte cell is "not measured"; a visit with nothing measured stays visible.
     assert rows.select("source_row", "analyte", "value", "unit").rows() == [
         (1, "ck", 10.0, "ukat/L"), (1, "hdl_c", 1.2, "mmol/L"),
-        (2, "ck", 20.0, "ukat/L"), (2, "hdl_c", None, "mmol/L")]
+        (2, "ck", 20.0, "ukat/L"), (3, None, None, None)]
 
 
 def test_missing_mapped_column_names_the_config_key() -> None:

@@ -54,7 +54,7 @@ from imnm.demo.records import (
     VitalRow,
 )
 
-DEFAULT_SITES: tuple[str, ...] = ("lakeside", "riverside", "hillcrest")
+DEFAULT_SITES: tuple[str, ...] = ("lakeside", "riverside", "hillcrest", "northgate")
 FIRST_ONSET = date(2005, 1, 1)
 LAST_ONSET = date(2023, 12, 31)
 DATA_CUTOFF = date(2026, 10, 15)

@@ -25,7 +25,8 @@ REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
     "biopsies": ("biopsy_date",),
     "serology": ("result",),
     "treatments": ("start_date", "dose"),
-    "labs": ("sample_date", "value", "wide:ck"),
+    # An empty cell of a wide lab layout means "not measured", so only long layouts get one.
+    "labs": ("sample_date", "value"),
     "vitals": ("measured_date", "systolic_bp"),
     "strength": ("mrc_grade",),
     "echos": ("echo_date",),
@@ -76,10 +77,13 @@ class InjectedDefect:
     injected_value: str
 
 
-def _text(value: Cell) -> str:
+def _text(value: Cell, decimal_comma: bool = False) -> str:
+    """A cell as the file shows it (the manifest states values as delivered)."""
     if value is None:
         return ""
-    return format_number(value) if isinstance(value, int | float) else str(value)
+    if isinstance(value, int | float):
+        return format_number(value, decimal_comma)
+    return str(value)
 
 
 @dataclass
@@ -117,7 +121,10 @@ def _free_rows(table: SiteTable, taken: list[_Edit]) -> list[int]:
 def _plan_unit_mixups(tables: Sequence[SiteTable], plan: DefectPlan, rng: np.random.Generator,
                       edits: dict[int, list[_Edit]]) -> None:
     targets = [(i, cells) for i, t in enumerate(tables)
-               if (cells := [c for c in t.ck_cells() if c[2] == "ukat/L"])]
+               if (cells := [c for c in t.ck_cells() if c[2].replace("µ", "u") == "ukat/L"])]
+    # A whole batch where one fits: the defect is a run of rows, as a mislabelled upload is.
+    roomy = [t for t in targets if len(t[1]) >= plan.unit_mixup_batch_size]
+    targets = roomy or targets
     for _ in range(plan.unit_mixup_batches if targets else 0):
         index, cells = targets[int(rng.integers(len(targets)))]
         taken = {edit.row for edit in edits[index]}
@@ -209,7 +216,8 @@ def _apply(table: SiteTable, edits: list[_Edit], duplicate_rate: float,
     for edit in edits:
         defects.append(InjectedDefect(
             table.site, table.relative_path, position[edit.row], table.columns[edit.column],
-            edit.kind, _text(edit.original), _text(edit.injected),
+            edit.kind, _text(edit.original, table.decimal_comma),
+            _text(edit.injected, table.decimal_comma),
         ))
     defects.sort(key=lambda d: (d.row or 0, d.column))
     new_analytes = tuple(analytes) if table.analytes else ()

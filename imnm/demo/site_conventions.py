@@ -53,6 +53,9 @@ class SiteConvention:
     row_filters: Mapping[str, Callable[[Any], bool]] = field(default_factory=dict)
     sheets: Mapping[str, str] = field(default_factory=dict)
     preface_sheets: Mapping[str, str] = field(default_factory=dict)
+    csv_delimiter: str = ","
+    csv_encoding: str = "utf-8"
+    decimal_comma: bool = False
 
     @property
     def wide_labs(self) -> bool:
@@ -425,8 +428,128 @@ def _hillcrest() -> SiteConvention:
     )
 
 
+def _northgate() -> SiteConvention:
+    """Semicolon CSV in Latin-1 with decimal commas and dd.mm.yyyy dates; MRC as '4+/5';
+    brand drug names; CK in ukat/L and lipids in mmol/L (long); ECGs as Philips Sierra XML."""
+
+    def d(value: date | None) -> str | None:
+        return format_date(value, "%d.%m.%Y")
+
+    flag = _yes_no("1", "0")
+    drugs = {
+        "prednisone": ("Decortin", "Prednison"), "methylprednisolone": ("Urbason solubile",),
+        "immunoglobulin": ("Intratect", "Privigen"), "methotrexate": ("Lantarel",),
+        "azathioprine": ("Azafalk",), "mycophenolate": ("CellCept",), "rituximab": ("MabThera",),
+    }
+    diagnoses = {"imnm": "IMNM", "antisynthetase_syndrome": "Antisynthetase-Syndrom",
+                 "dermatomyositis": "Dermatomyositis", "overlap_myositis": "Overlap-Myositis",
+                 "statin_rhabdomyolysis": "Statin-Rhabdomyolyse"}
+    results = {"negative": "neg.", "borderline": "grenzwertig", "positive": "pos."}
+    analytes = {"ck": "CK", "hdl_c": "HDL-Cholesterin", "total_cholesterol": "Cholesterin"}
+    causes = {"cardiorespiratory": "kardiorespiratorisch", "infection": "Infektion",
+              "malignancy": "Malignom", "undetermined": "unklar"}
+
+    def lab_value(lab: LabRow) -> float | None:
+        return _ukat(lab.value) if lab.analyte == "ck" else _mmol(lab.value)
+
+    return SiteConvention(
+        site="northgate", display_name="Northgate Myositis Clinic", table_format="csv",
+        ecg_format="philips-sierra",
+        file_name=lambda kind, day: f"NG_{kind.upper()}_{day:%Y%m%d}.csv",
+        ecg_path=lambda accession: f"ecg/PH_{accession}",
+        csv_delimiter=";", csv_encoding="latin-1", decimal_comma=True,
+        tables={
+            "patients": (
+                ("PatNr", "local_id", lambda p: p.local_id),
+                ("Name", "patient_name", lambda p: p.full_name),
+                ("Geburtsdatum", "birth_date", lambda p: d(p.birth_date)),
+                ("Geschlecht", "sex", lambda p: {"male": "m", "female": "w"}[p.sex]),
+                ("Herkunft", "race",
+                 lambda p: {"white": "kaukasisch", "black": "afrikanisch",
+                            "other": "andere"}[p.race]),
+                ("Hypertonie", "hypertension", lambda p: flag(p.hypertension)),
+                ("Diabetes", "diabetes", lambda p: flag(p.diabetes)),
+                ("Raucher", "smoker", lambda p: flag(p.smoker)),
+                ("Antihypertensiva", "bp_treated", lambda p: flag(p.bp_treated)),
+                ("Statin", "statin_exposure",
+                 lambda p: {"current": "aktuell", "previous": "früher",
+                            "never": "nie"}[p.statin_exposure]),
+            ),
+            "diagnoses": (
+                ("PatNr", "local_id", lambda p: p.local_id),
+                ("Diagnose", "diagnosis", lambda p: diagnoses[p.diagnosis]),
+                ("Symptombeginn", "symptom_onset_date", lambda p: d(p.symptom_onset_date)),
+                ("Diagnosedatum", "diagnosis_date", lambda p: d(p.diagnosis_date)),
+                ("Atemmuskulatur", "respiratory_involvement",
+                 lambda p: flag(p.respiratory_involvement)),
+                ("Restriktive Lungenerkrankung", "restrictive_pulmonary",
+                 lambda p: flag(p.restrictive_pulmonary)),
+                ("Kardiorespiratorische Symptome", "cardiorespiratory_symptoms",
+                 lambda p: flag(p.cardiorespiratory_symptoms)),
+            ),
+            "biopsies": (
+                ("PatNr", "local_id", lambda b: b.local_id),
+                ("Biopsiedatum", "biopsy_date", lambda b: d(b.biopsy_date)),
+                ("Muskel", "muscle", lambda b: b.muscle),
+                ("Befund", "histology_text", lambda b: b.histology_text),
+            ),
+            "serology": (
+                ("PatNr", "local_id", lambda s: s.local_id),
+                ("Abnahme", "sample_date", lambda s: d(s.sample_date)),
+                ("Antikörper", "antigen", lambda s: s.antigen),
+                ("Ergebnis", "result", lambda s: results[s.result]),
+                ("Bandenintensität", "band_intensity", lambda s: s.band_intensity),
+            ),
+            "treatments": (
+                ("PatNr", "local_id", lambda t: t.local_id),
+                ("Präparat", "drug", lambda t: vary(drugs[t.agent], t.local_id, t.start_date)),
+                ("Applikation", "route", lambda t: {"oral": "p.o.", "iv": "i.v."}[t.route]),
+                ("Dosis", "dose", lambda t: t.dose),
+                ("Einheit", "dose_unit", lambda t: t.dose_unit),
+                ("Beginn", "start_date", lambda t: d(t.start_date)),
+                ("Ende", "stop_date", lambda t: d(t.stop_date)),
+            ),
+            "labs": (
+                ("PatNr", "local_id", lambda lab: lab.local_id),
+                ("Datum", "sample_date", lambda lab: d(lab.sample_date)),
+                ("Parameter", "analyte", lambda lab: analytes[lab.analyte]),
+                ("Wert", "value", lab_value),
+                ("Einheit", "unit", lambda lab: "µkat/L" if lab.analyte == "ck" else "mmol/L"),
+            ),
+            "vitals": (
+                ("PatNr", "local_id", lambda v: v.local_id),
+                ("Datum", "measured_date", lambda v: d(v.measured_date)),
+                ("RR sys", "systolic_bp", lambda v: v.systolic_bp),
+                ("RR dia", "diastolic_bp", lambda v: v.diastolic_bp),
+            ),
+            "strength": (
+                ("PatNr", "local_id", lambda s: s.local_id),
+                ("Datum", "exam_date", lambda s: d(s.exam_date)),
+                ("Muskelgruppe", "muscle_group",
+                 lambda s: {"hip_flexors": "Hüftbeuger", "neck_flexors": "Nackenbeuger"}[
+                     s.muscle_group]),
+                ("Seite", "side", lambda s: {"left": "li", "right": "re", "both": "bds"}[s.side]),
+                ("Kraftgrad", "mrc_grade", lambda s: f"{s.mrc_grade}/5"),
+            ),
+            "echos": (
+                ("PatNr", "local_id", lambda e: e.local_id),
+                ("Untersuchung", "echo_date", lambda e: d(e.echo_date)),
+                ("LVEF", "lvef_percent", lambda e: e.lvef_percent),
+                ("Beurteilung", "conclusion_text", lambda e: e.conclusion_text),
+            ),
+            "outcomes": (
+                ("PatNr", "local_id", lambda p: p.local_id),
+                ("Todesdatum", "death_date", lambda p: d(p.death_date)),
+                ("Todesursache", "death_cause", lambda p: causes.get(p.death_cause)),
+                ("Letzter Kontakt", "last_followup_date", lambda p: d(p.last_followup_date)),
+            ),
+        },
+    )
+
+
 CONVENTIONS: Mapping[str, SiteConvention] = {
-    convention.site: convention for convention in (_lakeside(), _riverside(), _hillcrest())
+    convention.site: convention
+    for convention in (_lakeside(), _riverside(), _hillcrest(), _northgate())
 }
 
 

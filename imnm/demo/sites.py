@@ -111,6 +111,9 @@ def build_site_tables(network: Network, site: str, delivery: date = DELIVERY_DAT
             analytes=tuple(row.analyte for row in source) if long_labs else (),
             sheet=convention.sheets.get(kind),
             preface_sheet=convention.preface_sheets.get(kind),
+            csv_delimiter=convention.csv_delimiter,
+            csv_encoding=convention.csv_encoding,
+            decimal_comma=convention.decimal_comma,
         ))
     return tables
 
@@ -238,6 +241,7 @@ ECG_FILE_WRITERS: dict[str, Callable[..., list[tuple[str, bytes]]]] = {
     "wfdb": _write_wfdb,
     "hl7-aecg": _write_xml_with("imnm.ecg.formats.hl7_aecg", "write_hl7_aecg"),
     "ge-muse": _write_xml_with("imnm.ecg.formats.ge_muse", "write_ge_muse"),
+    "philips-sierra": _write_xml_with("imnm.ecg.formats.philips_sierra", "write_philips_sierra"),
 }
 
 

@@ -48,6 +48,9 @@ class SiteTable:
     analytes: tuple[str | None, ...] = ()
     sheet: str | None = None
     preface_sheet: str | None = None  # an extra first sheet (xlsx), as some exports carry
+    csv_delimiter: str = ","
+    csv_encoding: str = "utf-8"
+    decimal_comma: bool = False
 
     def column_of(self, role: str) -> int | None:
         """Index of the column carrying a canonical role, or None when the site omits it."""
@@ -71,22 +74,24 @@ class SiteTable:
         return f"{self.site}/{self.file_name}"
 
 
-def format_number(value: float | int) -> str:
+def format_number(value: float | int, decimal_comma: bool = False) -> str:
     """Text of a number as a CSV carries it: integers without a decimal point."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return repr(round(value, 4)) if isinstance(value, float) else str(value)
+    text = repr(round(value, 4)) if isinstance(value, float) else str(value)
+    return text.replace(".", ",") if decimal_comma else text
 
 
-def to_csv_bytes(table: SiteTable, delimiter: str = ",") -> bytes:
-    """The table as UTF-8 CSV with a header row."""
+def to_csv_bytes(table: SiteTable) -> bytes:
+    """The table as CSV with a header row, in the site's delimiter, encoding and decimal mark."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer = csv.writer(buffer, delimiter=table.csv_delimiter, lineterminator="\n")
     writer.writerow(table.columns)
     for row in table.rows:
-        writer.writerow(["" if c is None else format_number(c) if isinstance(c, int | float)
+        writer.writerow(["" if c is None
+                         else format_number(c, table.decimal_comma) if isinstance(c, int | float)
                          else c for c in row])
-    return buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode(table.csv_encoding)
 
 
 def to_xlsx_bytes(table: SiteTable) -> bytes:
