@@ -11,6 +11,7 @@ from pathlib import Path
 
 DATA_DIR_ENV = "IMNM_DATA_DIR"
 PSEUDONYM_KEY_ENV = "IMNM_PSEUDONYM_KEY"
+PSEUDONYM_KEY_FILE_ENV = "IMNM_PSEUDONYM_KEY_FILE"
 DEFAULT_DATA_DIR = Path("data")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "config"
@@ -70,13 +71,23 @@ def resolve_data_paths(data_dir: str | os.PathLike[str] | None = None) -> DataPa
 
 
 def pseudonym_key(explicit: str | None = None) -> bytes:
-    """The HMAC key for pseudonyms: given explicitly or from `$IMNM_PSEUDONYM_KEY`; never stored."""
+    """The HMAC key for pseudonyms: given explicitly, from `$IMNM_PSEUDONYM_KEY`, or read from
+    the file `$IMNM_PSEUDONYM_KEY_FILE` names (a mounted secret); never stored anywhere."""
     key = explicit or os.environ.get(PSEUDONYM_KEY_ENV)
+    key_file = os.environ.get(PSEUDONYM_KEY_FILE_ENV)
+    if not key and key_file:
+        try:
+            key = Path(key_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{PSEUDONYM_KEY_FILE_ENV}={key_file} cannot be read ({exc.strerror or exc})"
+            ) from exc
     if not key:
         raise ConfigurationError(
             f"no pseudonymization key: set {PSEUDONYM_KEY_ENV} (any secret string of 16+ "
-            "characters; keep it outside the data directory)"
+            f"characters) or {PSEUDONYM_KEY_FILE_ENV} (a file holding it); keep it outside "
+            "the data directory"
         )
     if len(key) < 16:
-        raise ConfigurationError(f"{PSEUDONYM_KEY_ENV} must be at least 16 characters long")
+        raise ConfigurationError("the pseudonymization key must be at least 16 characters long")
     return key.encode("utf-8")

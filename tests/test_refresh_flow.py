@@ -206,3 +206,57 @@ def test_no_direct_identifier_reaches_core_or_results(history: RefreshHistory) -
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'core'"
     ).fetchall()}
     assert not core_columns & {"local_id", "patient_name", "birth_date"}
+
+
+def _date_columns(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]
+                  ) -> list[tuple[str, str, str]]:
+    return con.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        "WHERE data_type IN ('DATE', 'TIMESTAMP') AND table_schema IN (SELECT unnest(?::VARCHAR[]))"
+        " AND table_name IN (SELECT table_name FROM information_schema.tables "
+        "                    WHERE table_type = 'BASE TABLE')", [list(schemas)]).fetchall()
+
+
+def test_exact_birth_dates_never_reach_core_or_results(history: RefreshHistory) -> None:
+    """No date in core or results equals the birth date of the patient the row belongs to."""
+    from imnm.pseudonym import pseudonymize
+    from tests.conftest import TEST_PSEUDONYM_KEY
+
+    con = _warehouse(history)
+    births = con.execute("SELECT DISTINCT site, local_id, birth_date FROM staging.patients "
+                         "WHERE local_id IS NOT NULL AND birth_date IS NOT NULL").fetchall()
+    key = TEST_PSEUDONYM_KEY.encode()
+    con.execute("CREATE TEMP TABLE births (patient_key VARCHAR, birth_date DATE)")
+    con.executemany("INSERT INTO births VALUES (?, ?)",
+                    [(pseudonymize(key, site, local_id), born) for site, local_id, born in births])
+    assert len(births) > N_PATIENTS // 2
+    checked = 0
+    for schema, table, column in _date_columns(con, ("core", "results")):
+        columns = {c for (c,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND "
+            "table_name = ?", [schema, table]).fetchall()}
+        if "patient_key" not in columns:
+            continue
+        same = con.execute(f'SELECT count(*) FROM {schema}.{table} t JOIN births b USING '
+                           f'(patient_key) WHERE CAST(t."{column}" AS DATE) = b.birth_date'
+                           ).fetchone()[0]
+        assert same == 0, f"{schema}.{table}.{column} holds birth dates"
+        checked += 1
+    assert checked >= 10
+
+
+def test_the_pseudonym_key_is_never_stored(history: RefreshHistory) -> None:
+    """The HMAC key is neither in the warehouse nor in the published results, in any column."""
+    from tests.conftest import TEST_PSEUDONYM_KEY
+
+    for path in (history.paths.warehouse, history.paths.results):
+        assert TEST_PSEUDONYM_KEY.encode() not in path.read_bytes()
+        con = duckdb.connect(str(path), read_only=True)
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type IN ('VARCHAR', 'JSON')").fetchall()
+        for schema, table, column in columns:
+            hits = con.execute(f'SELECT count(*) FROM "{schema}"."{table}" '
+                               f'WHERE CAST("{column}" AS VARCHAR) LIKE ?',
+                               [f"%{TEST_PSEUDONYM_KEY}%"]).fetchone()[0]
+            assert hits == 0, (path.name, schema, table, column)
