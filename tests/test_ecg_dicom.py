@@ -14,7 +14,6 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from scipy.signal import butter, find_peaks, sosfiltfilt
 
 from imnm.ecg.contract import LEADS, N_SAMPLES, SAMPLING_HZ, check_waveform
 from imnm.ecg.formats import EcgFileError, read_ecg
@@ -24,14 +23,19 @@ from imnm.ecg.formats.dicom_waveform import (
     write_dicom_waveform,
 )
 from imnm.ecg.normalize import normalize_to_contract
-from imnm.ecg.synth import synthesize_ecgs
+from tests.ecg_helpers import (
+    REAL,
+    ROUNDING_UV,
+    band_ptp,
+    check_stored_facts,
+    count_beats,
+    read_round_trip,
+    synthetic_contract_ecg,
+)
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-ecg"
 REAL_DICOM = REAL / "dicom" / "waveform_ecg.dcm"
 LI, LII, LIII = (LEADS.index(name) for name in ("I", "II", "III"))
-BAND = butter(2, [0.5, 40.0], btype="band", fs=SAMPLING_HZ, output="sos")
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
-ROUNDING_UV = 1.5  # normalization rounds each lead to whole microvolts
 
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real ECG samples not found at {REAL}")
 
@@ -64,29 +68,14 @@ FACTS = Facts(
 )
 
 
-def _count_beats(contract: np.ndarray) -> int:
-    filtered = sosfiltfilt(BAND, contract.astype(np.float64), axis=1)
-    energy = np.abs(np.diff(filtered, axis=1)).sum(axis=0)
-    peaks, _ = find_peaks(energy, height=0.5 * np.percentile(energy, 99.5), distance=150)
-    return len(peaks)
-
-
 # ---------------------------------------------------------------- the real file
 
 
 def test_real_file_reads_and_normalizes() -> None:
     record = read_ecg(REAL_DICOM, "dicom")
-
-    assert record.source_format == "dicom"
-    assert record.leads == FACTS.leads
-    assert record.sampling_hz == FACTS.sampling_hz
-    assert record.signal_uv.shape == (12, FACTS.n_samples)
+    check_stored_facts(record, "dicom", FACTS, exact_steps=True)
     assert record.duration_s == 10.0
-    assert record.patient_id == FACTS.patient_id
-    assert record.acquired_at == FACTS.acquired_at
     assert record.acquired_at.date() == FACTS.study_date.date()
-    steps = record.signal_uv / FACTS.resolution_uv
-    assert np.array_equal(steps, np.rint(steps)), "values are not whole 1.25 uV steps"
     signal = record.signal_uv
     assert np.array_equal(signal[LIII], signal[LII] - signal[LI])  # exact, as SOURCES.md says
 
@@ -95,9 +84,9 @@ def test_real_file_reads_and_normalizes() -> None:
     assert contract.shape == (12, N_SAMPLES) and contract.dtype == np.int16
     resampled = contract.astype(np.float64)
     assert np.abs(resampled[LIII] - (resampled[LII] - resampled[LI])).max() <= ROUNDING_UV
-    qrs_ptp = np.ptp(sosfiltfilt(BAND, resampled, axis=1), axis=1)
+    qrs_ptp = band_ptp(contract)
     assert 150 <= np.median(qrs_ptp) <= 5000, qrs_ptp  # microvolts, not millivolts or counts
-    assert abs(_count_beats(contract) - 10_000 / FACTS.rr_ms) <= 1.5
+    assert abs(count_beats(contract) - 10_000 / FACTS.rr_ms) <= 1.5
 
 
 def test_real_file_matches_pydicom_scaling() -> None:
@@ -142,7 +131,7 @@ def test_truncated_real_file_is_refused(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def contract_ecg() -> np.ndarray:
-    return synthesize_ecgs(np.array([0.6]), np.random.default_rng(11))[0]
+    return synthetic_contract_ecg()
 
 
 ACQUIRED = datetime(2023, 3, 14, 15, 9, 26, tzinfo=timezone(timedelta(hours=1)))
@@ -150,11 +139,7 @@ ACQUIRED = datetime(2023, 3, 14, 15, 9, 26, tzinfo=timezone(timedelta(hours=1)))
 
 def test_round_trip_is_exact_for_contract_data(tmp_path: Path, contract_ecg: np.ndarray) -> None:
     path = write_dicom_waveform(tmp_path / "ecg.dcm", contract_ecg, SAMPLING_HZ, "Zoë-7", ACQUIRED)
-    record = read_ecg(path, "dicom")
-    assert record.leads == LEADS
-    assert record.sampling_hz == SAMPLING_HZ
-    assert record.patient_id == "Zoë-7"
-    assert record.acquired_at == ACQUIRED
+    record = read_round_trip(path, "dicom", LEADS, "Zoë-7", ACQUIRED)
     assert np.array_equal(normalize_to_contract(record), contract_ecg)
 
     ds = pydicom.dcmread(path)

@@ -5,7 +5,6 @@ The facts asserted for each real file come from shared/real-ecg/SOURCES.md.
 
 from __future__ import annotations
 
-import tracemalloc
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.signal import butter, find_peaks, sosfiltfilt
 
 from imnm.ecg.contract import LEADS, N_SAMPLES, SAMPLING_HZ, check_waveform
 from imnm.ecg.formats import (
@@ -28,14 +26,26 @@ from imnm.ecg.formats.ge_muse import MUSE_UV_PER_BIT, write_ge_muse
 from imnm.ecg.formats.hl7_aecg import write_hl7_aecg
 from imnm.ecg.formats.wfdb_format import write_wfdb
 from imnm.ecg.normalize import ClippingWarning, normalize_to_contract, normalize_with_report
-from imnm.ecg.synth import synthesize_ecgs
+from tests.ecg_helpers import (
+    ACQUIRED,
+    AECG_EXAMPLE_ORDER,
+    REAL,
+    ROUNDING_UV,
+    SECRET,
+    band_ptp,
+    billion_laughs,
+    check_hostile_xml_refused,
+    check_stored_facts,
+    count_beats,
+    external_entity,
+    read_round_trip,
+    synthetic_contract_ecg,
+)
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-ecg"
 LI, LII, LIII, LAVR, LAVL, LAVF = (
     LEADS.index(name) for name in ("I", "II", "III", "aVR", "aVL", "aVF")
 )
 MUSE_STORED = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
-BAND = butter(2, [0.5, 40.0], btype="band", fs=SAMPLING_HZ, output="sos")
 
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real ECG samples not found at {REAL}")
 
@@ -57,9 +67,6 @@ class Facts:
 
 
 STANDARD = LEADS
-AECG_EXAMPLE_ORDER = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6", "III", "aVR", "aVL", "aVF")
-# Normalization rounds every lead to whole microvolts, which can add up to 1.5 uV to III - (II - I).
-ROUNDING_UV = 1.5
 
 FACTS: dict[str, Facts] = {
     "wfdb/s0010_re.hea": Facts(
@@ -107,40 +114,24 @@ def test_every_real_file_in_the_three_formats_has_facts() -> None:
     assert on_disk == set(FACTS)
 
 
-def _count_beats(contract: np.ndarray) -> int:
-    filtered = sosfiltfilt(BAND, contract.astype(np.float64), axis=1)
-    energy = np.abs(np.diff(filtered, axis=1)).sum(axis=0)
-    peaks, _ = find_peaks(energy, height=0.5 * np.percentile(energy, 99.5), distance=150)
-    return len(peaks)
-
-
 @pytest.mark.parametrize("name", sorted(FACTS))
 def test_real_file_reads_and_normalizes(name: str) -> None:
     facts = FACTS[name]
     record = read_ecg(REAL / name, facts.fmt)
-
-    assert record.source_format == facts.fmt
-    assert record.leads == facts.leads
-    assert record.sampling_hz == facts.sampling_hz
-    assert record.signal_uv.shape == (len(facts.leads), facts.n_samples)
-    assert record.patient_id == facts.patient_id
-    assert record.acquired_at == facts.acquired_at
-    steps = record.signal_uv / facts.resolution_uv
-    assert np.allclose(steps, np.rint(steps), atol=1e-6), "values are not whole ADC steps"
+    check_stored_facts(record, facts.fmt, facts)
 
     contract = normalize_to_contract(record)
     check_waveform(contract)
-    signal = contract.astype(np.float64)
-    filtered = sosfiltfilt(BAND, signal, axis=1)
-    qrs_ptp = np.ptp(filtered, axis=1)
+    qrs_ptp = band_ptp(contract)
     assert 150 <= np.median(qrs_ptp) <= 5000, qrs_ptp  # a few hundred to a few thousand uV
     assert qrs_ptp.max() <= 10_000, qrs_ptp
 
+    signal = contract.astype(np.float64)
     einthoven = np.abs(signal[LIII] - (signal[LII] - signal[LI]))
     assert np.count_nonzero(einthoven > facts.einthoven_tol_uv) <= facts.einthoven_outliers
     if facts.ventricular_rate is not None:
         expected = facts.ventricular_rate * 10 / 60
-        assert abs(_count_beats(contract) - expected) <= 1.5
+        assert abs(count_beats(contract) - expected) <= 1.5
 
 
 def test_wfdb_keeps_only_the_standard_leads_of_fifteen() -> None:
@@ -186,20 +177,14 @@ def test_resolution_of_the_wfdb_record_is_half_a_microvolt() -> None:
 
 @pytest.fixture(scope="module")
 def contract_ecg() -> np.ndarray:
-    return synthesize_ecgs(np.array([0.6]), np.random.default_rng(11))[0]
-
-
-ACQUIRED = datetime(2023, 3, 14, 15, 9, 26)
+    return synthetic_contract_ecg()
 
 
 def test_wfdb_round_trip_is_exact(tmp_path: Path, contract_ecg: np.ndarray) -> None:
     aware = ACQUIRED.replace(tzinfo=timezone(timedelta(hours=1)))
     files = write_wfdb(tmp_path, "imnm_0001", contract_ecg, SAMPLING_HZ, "PT-0001", aware)
     assert all(path.is_file() for path in files)
-    record = read_ecg(files[0], "wfdb")
-    assert record.leads == LEADS
-    assert record.patient_id == "PT-0001"
-    assert record.acquired_at == aware
+    record = read_round_trip(files[0], "wfdb", LEADS, "PT-0001", aware)
     back = normalize_to_contract(record)
     assert back.dtype == np.int16
     assert np.array_equal(back, contract_ecg)
@@ -214,11 +199,7 @@ def test_wfdb_writer_refuses_the_missing_sample_code(tmp_path: Path) -> None:
 
 def test_hl7_aecg_round_trip_is_exact(tmp_path: Path, contract_ecg: np.ndarray) -> None:
     path = write_hl7_aecg(tmp_path / "ecg.xml", contract_ecg, SAMPLING_HZ, "PT-0002", ACQUIRED)
-    record = read_ecg(path, "hl7-aecg")
-    assert record.leads == LEADS
-    assert record.sampling_hz == SAMPLING_HZ
-    assert record.patient_id == "PT-0002"
-    assert record.acquired_at == ACQUIRED
+    record = read_round_trip(path, "hl7-aecg", LEADS, "PT-0002", ACQUIRED)
     assert np.array_equal(normalize_to_contract(record), contract_ecg)
 
 
@@ -250,10 +231,7 @@ def test_ge_muse_round_trip_within_one_step(tmp_path: Path, contract_ecg: np.nda
     text = path.read_bytes()
     assert text.startswith(b'<?xml version="1.0" encoding="ISO-8859-1"?>')
     assert b'<!DOCTYPE RestingECG SYSTEM "restecg.dtd">' in text
-    record = read_ecg(path, "ge-muse")
-    assert record.leads == MUSE_STORED
-    assert record.patient_id == "Zoë-7"
-    assert record.acquired_at == ACQUIRED
+    record = read_round_trip(path, "ge-muse", MUSE_STORED, "Zoë-7", ACQUIRED)
     report = normalize_with_report(record)
     assert report.derived_leads == ("III", "aVR", "aVL", "aVF")
     error = np.abs(report.signal_uv.astype(np.float64) - contract_ecg)
@@ -412,38 +390,21 @@ def test_utf16_encoded_aecg_reads_like_utf8(tmp_path: Path, contract_ecg: np.nda
     assert np.array_equal(normalize_to_contract(record), contract_ecg)
 
 
-BILLION_LAUGHS = """<?xml version="1.0"?>
-<!DOCTYPE RestingECG [
- <!ENTITY lol "lol">
- <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<RestingECG><PatientDemographics><PatientID>&lol9;</PatientID></PatientDemographics>
-</RestingECG>
-"""
-
-SECRET = "IMNM-SECRET-7f3a9c"
+def _muse_patient_id(value: str) -> str:
+    """A minimal MUSE document whose patient id is `value` (an entity reference, here)."""
+    return (
+        "<RestingECG><PatientDemographics><PatientID>"
+        f"{value}</PatientID></PatientDemographics></RestingECG>"
+    )
 
 
 def _hostile_files(tmp_path: Path) -> dict[str, Path]:
     secret = tmp_path / "secret.txt"
     secret.write_text(SECRET)
     laughs = tmp_path / "laughs.xml"
-    laughs.write_text(BILLION_LAUGHS)
+    laughs.write_text(billion_laughs("RestingECG", _muse_patient_id("&lol9;")))
     xxe = tmp_path / "xxe.xml"
-    xxe.write_text(
-        '<?xml version="1.0"?>\n'
-        f'<!DOCTYPE RestingECG [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>\n'
-        "<RestingECG><PatientDemographics><PatientID>&xxe;</PatientID>"
-        "</PatientDemographics></RestingECG>\n"
-    )
+    xxe.write_text(external_entity("RestingECG", secret.as_uri(), _muse_patient_id("&xxe;")))
     parameter = tmp_path / "parameter.xml"
     parameter.write_text(
         '<?xml version="1.0"?>\n'
@@ -456,20 +417,7 @@ def _hostile_files(tmp_path: Path) -> dict[str, Path]:
 @pytest.mark.parametrize("fmt", ["ge-muse", "hl7-aecg"])
 @pytest.mark.parametrize("attack", ["laughs", "xxe", "parameter"])
 def test_hostile_xml_is_refused(tmp_path: Path, fmt: str, attack: str) -> None:
-    path = _hostile_files(tmp_path)[attack]
-    tracemalloc.start()
-    try:
-        with pytest.raises(EcgFileError) as caught:
-            read_ecg(path, fmt)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    message = str(caught.value)
-    assert path.name in message
-    assert "entities" in message and "refused" in message
-    assert SECRET not in message
-    assert SECRET not in repr(caught.value.__cause__)
-    assert peak < 20 * 1024 * 1024, f"parsing used {peak} bytes"
+    check_hostile_xml_refused(_hostile_files(tmp_path)[attack], fmt)
 
 
 def test_external_dtd_is_never_loaded(tmp_path: Path, contract_ecg: np.ndarray) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import re
 import struct
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -28,9 +27,18 @@ from imnm.ecg.formats.philips_sierra import (
 )
 from imnm.ecg.normalize import normalize_to_contract
 from imnm.ecg.safe_xml import read_xml_file
-from imnm.ecg.synth import synthesize_ecgs
+from tests.ecg_helpers import (
+    ACQUIRED,
+    REAL,
+    SECRET,
+    billion_laughs,
+    check_hostile_xml_refused,
+    check_stored_facts,
+    external_entity,
+    read_round_trip,
+    synthetic_contract_ecg,
+)
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-ecg"
 SIERRA = REAL / "philips-sierra-xml"
 PAIR_SIERRA = SIERRA / "ad4d3d80-d165_1-04_orig.xml"
 PAIR_AECG = REAL / "hl7-aecg" / "ad4d3d80-d165_1-04_converted.xml"
@@ -61,6 +69,7 @@ class Facts:
     sampling_hz: float = 500.0
     n_samples: int = 5500
     resolution_uv: float = 5.0
+    leads: tuple[str, ...] = LEADS
 
 
 FACTS: dict[str, Facts] = {
@@ -94,15 +103,8 @@ def test_real_file_reads_and_normalizes(name: str) -> None:
     assert root.findtext(f"{NS}documentinfo/{NS}documentversion") == facts.schema
 
     record = read_ecg(path, FMT)
-    assert record.source_format == FMT
-    assert record.leads == LEADS
-    assert record.sampling_hz == facts.sampling_hz
-    assert record.signal_uv.shape == (12, facts.n_samples)
+    check_stored_facts(record, FMT, facts, exact_steps=True)
     assert record.duration_s == pytest.approx(11.0)
-    assert record.patient_id == facts.patient_id
-    assert record.acquired_at == facts.acquired_at
-    steps = record.signal_uv / facts.resolution_uv
-    assert np.array_equal(steps, np.rint(steps)), "values are not whole 5 uV steps"
     assert np.all(record.signal_uv[:, CALIBRATION] == CALIBRATION_UV)
 
     contract = normalize_to_contract(record)
@@ -159,10 +161,7 @@ def test_matches_the_hl7_aecg_conversion_of_the_same_recording() -> None:
 
 @pytest.fixture(scope="module")
 def contract_ecg() -> np.ndarray:
-    return synthesize_ecgs(np.array([0.6]), np.random.default_rng(11))[0]
-
-
-ACQUIRED = datetime(2023, 3, 14, 15, 9, 26)
+    return synthetic_contract_ecg()
 
 
 @pytest.mark.parametrize(
@@ -186,11 +185,7 @@ def test_xli_codec_round_trips_exactly(lead: np.ndarray) -> None:
 
 def test_round_trip_within_one_count(tmp_path: Path, contract_ecg: np.ndarray) -> None:
     path = write_philips_sierra(tmp_path / "ecg.xml", contract_ecg, SAMPLING_HZ, "PT-7", ACQUIRED)
-    record = read_ecg(path, FMT)
-    assert record.leads == LEADS
-    assert record.sampling_hz == SAMPLING_HZ
-    assert record.patient_id == "PT-7"
-    assert record.acquired_at == ACQUIRED
+    record = read_round_trip(path, FMT, LEADS, "PT-7", ACQUIRED)
     quantized = np.rint(contract_ecg / SIERRA_UV_PER_COUNT) * SIERRA_UV_PER_COUNT
     assert np.array_equal(record.signal_uv, quantized)  # all 12 leads stored, none derived
     back = normalize_to_contract(record)
@@ -435,31 +430,11 @@ def test_not_a_sierra_document_is_refused(tmp_path: Path, contract_ecg: np.ndarr
         read_ecg(bare, FMT)
 
 
-SECRET = "IMNM-SECRET-5c1e02"
-LAUGHS = """<?xml version="1.0"?>
-<!DOCTYPE restingecgdata [
- <!ENTITY lol "lol">
- <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<restingecgdata xmlns="http://www3.medical.philips.com"><patient><generalpatientdata>
-<patientid>&lol9;</patientid></generalpatientdata></patient></restingecgdata>
-"""
-
-
-def _xxe(target: str) -> str:
+def _sierra_patient_id(value: str) -> str:
+    """A minimal Sierra document whose patient id is `value` (an entity reference, here)."""
     return (
-        '<?xml version="1.0"?>\n'
-        f'<!DOCTYPE restingecgdata [<!ENTITY xxe SYSTEM "{target}">]>\n'
         '<restingecgdata xmlns="http://www3.medical.philips.com"><patient><generalpatientdata>'
-        "<patientid>&xxe;</patientid></generalpatientdata></patient></restingecgdata>\n"
+        f"<patientid>{value}</patientid></generalpatientdata></patient></restingecgdata>"
     )
 
 
@@ -467,24 +442,12 @@ def _xxe(target: str) -> str:
 def test_hostile_xml_is_refused(tmp_path: Path, attack: str) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text(SECRET)
+    root = "restingecgdata"
     documents = {
-        "laughs": LAUGHS,
-        "passwd": _xxe("file:///etc/passwd"),
-        "secret": _xxe(secret.as_uri()),
+        "laughs": billion_laughs(root, _sierra_patient_id("&lol9;")),
+        "passwd": external_entity(root, "file:///etc/passwd", _sierra_patient_id("&xxe;")),
+        "secret": external_entity(root, secret.as_uri(), _sierra_patient_id("&xxe;")),
     }
     path = tmp_path / f"{attack}.xml"
     path.write_text(documents[attack])
-    tracemalloc.start()
-    try:
-        with pytest.raises(EcgFileError) as caught:
-            read_ecg(path, FMT)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    message = str(caught.value)
-    assert path.name in message
-    assert "entities" in message and "refused" in message
-    for leaked in (SECRET, "root:"):
-        assert leaked not in message
-        assert leaked not in repr(caught.value.__cause__)
-    assert peak < 20 * 1024 * 1024, f"parsing used {peak} bytes"
+    check_hostile_xml_refused(path, FMT, (SECRET, "root:"))

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.signal import butter, sosfiltfilt
 
 from imnm.ecg.contract import LEADS, N_SAMPLES, SAMPLING_HZ, check_waveform
 from imnm.ecg.formats import EcgFileError, EcgRecord, read_ecg
@@ -33,20 +32,24 @@ from imnm.ecg.formats.scp_ecg import (
     write_scp_ecg,
 )
 from imnm.ecg.normalize import normalize_to_contract, normalize_with_report
-from imnm.ecg.synth import synthesize_ecgs
+from tests.ecg_helpers import (
+    ACQUIRED,
+    AECG_EXAMPLE_ORDER,
+    REAL,
+    ROUNDING_UV,
+    band_ptp,
+    check_stored_facts,
+    read_round_trip,
+    synthetic_contract_ecg,
+)
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real-ecg"
 SCP_DIR = REAL / "scp-ecg"
 LI, LII, LIII, LAVR, LAVL, LAVF = (
     LEADS.index(name) for name in ("I", "II", "III", "aVR", "aVL", "aVF")
 )
-AECG_EXAMPLE_ORDER = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6", "III", "aVR", "aVL", "aVF")
 EIGHT = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 DERIVED = ("III", "aVR", "aVL", "aVF")
-BAND = butter(2, [0.5, 40.0], btype="band", fs=SAMPLING_HZ, output="sos")
 UV_PER_COUNT = SCP_WRITER_NV_PER_COUNT / 1000.0
-ROUNDING_UV = 1.5  # normalization rounds each lead to whole microvolts
-ACQUIRED = datetime(2023, 3, 14, 15, 9, 26)
 
 pytestmark = pytest.mark.skipif(
     not SCP_DIR.is_dir(), reason=f"real SCP-ECG samples not found at {SCP_DIR}"
@@ -86,22 +89,14 @@ def test_every_real_scp_file_has_facts() -> None:
 def test_real_scp_file_reads_and_normalizes(name: str) -> None:
     facts = FACTS[name]
     record = read_ecg(SCP_DIR / name, "scp-ecg")
-
-    assert record.source_format == "scp-ecg"
-    assert record.leads == facts.leads
-    assert record.sampling_hz == facts.sampling_hz
-    assert record.signal_uv.shape == (len(facts.leads), facts.n_samples)
-    assert record.patient_id == facts.patient_id
-    assert record.acquired_at == facts.acquired_at
-    steps = record.signal_uv / facts.resolution_uv
-    assert np.allclose(steps, np.rint(steps), atol=1e-6), "values are not whole ADC steps"
+    check_stored_facts(record, "scp-ecg", facts)
 
     report = normalize_with_report(record)
     contract = check_waveform(report.signal_uv)
     assert contract.shape == (12, N_SAMPLES) and contract.dtype == np.int16
     assert report.derived_leads == facts.derived
     assert report.n_clipped == 0
-    qrs_ptp = np.ptp(sosfiltfilt(BAND, contract.astype(np.float64), axis=1), axis=1)
+    qrs_ptp = band_ptp(contract)
     assert 150 <= np.median(qrs_ptp) <= 5000, qrs_ptp
     signal = contract.astype(np.float64)
     assert np.abs(signal[LIII] - (signal[LII] - signal[LI])).max() <= ROUNDING_UV
@@ -225,7 +220,7 @@ def test_huffman_decoder_names_the_bad_stream() -> None:
 
 @pytest.fixture(scope="module")
 def contract_ecg() -> np.ndarray:
-    return synthesize_ecgs(np.array([0.6]), np.random.default_rng(11))[0]
+    return synthetic_contract_ecg()
 
 
 @pytest.mark.parametrize("huffman", [True, False])
@@ -235,11 +230,7 @@ def test_round_trip_within_one_count(
     path = write_scp_ecg(
         tmp_path / "ecg.scp", contract_ecg, SAMPLING_HZ, "Zoë-7", ACQUIRED, huffman=huffman
     )
-    record = read_ecg(path, "scp-ecg")
-    assert record.leads == SCP_STORED_LEADS
-    assert record.sampling_hz == SAMPLING_HZ
-    assert record.patient_id == "Zoë-7"
-    assert record.acquired_at == ACQUIRED
+    record = read_round_trip(path, "scp-ecg", SCP_STORED_LEADS, "Zoë-7", ACQUIRED)
     stored = [LEADS.index(name) for name in SCP_STORED_LEADS]
     expected_counts = np.rint(contract_ecg[stored] / UV_PER_COUNT)
     assert np.array_equal(record.signal_uv / UV_PER_COUNT, expected_counts)  # counts are exact

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,17 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pydicom.valuerep import DA, DT, TM
 
 from imnm.ecg.contract import LEADS
-from imnm.ecg.formats import EcgFileError, EcgRecord, canonical_lead_name, select_standard_leads
+from imnm.ecg.formats import (
+    SCP_LEAD_CODES,
+    EcgFileError,
+    EcgRecord,
+    canonical_lead_name,
+    check_contract_signal,
+    fixed_offset,
+    format_utc_offset,
+    select_standard_leads,
+    writer_counts,
+)
 
 SOURCE_FORMAT = "dicom"
 TWELVE_LEAD_ECG_STORAGE = "1.2.840.10008.5.1.4.1.1.9.1.1"
@@ -46,17 +56,13 @@ RHYTHM_LABEL = "RHYTHM"
 MIN_FALLBACK_LEADS = 8
 
 # SCP-ECG lead codes ("5.6.3-9-N") and ISO/IEEE 11073 MDC codes ("2:N") share the numbering.
-_LEAD_NUMBERS: dict[int, str] = {
-    1: "I", 2: "II", 3: "V1", 4: "V2", 5: "V3", 6: "V4", 7: "V5", 8: "V6",
-    61: "III", 62: "aVR", 63: "aVL", 64: "aVF",
-}
 _LEAD_CODE = re.compile(r"^(?:5\.6\.3-9-|2:)(?P<number>\d+)$")
 _SCPECG_MEANINGS: dict[str, str] = {
     "I": "Lead I (Einthoven)", "II": "Lead II", "III": "Lead III",
     "aVR": "Lead aVR", "aVL": "Lead aVL", "aVF": "Lead aVF",
     **{f"V{k}": f"Lead V{k}" for k in range(1, 7)},
 }
-_SCPECG_NUMBERS: dict[str, int] = {name: number for number, name in _LEAD_NUMBERS.items()}
+_SCPECG_NUMBERS: dict[str, int] = {name: number for number, name in SCP_LEAD_CODES.items()}
 # UCUM codes are case-sensitive ("mV" is not "MV"); code meanings are matched lower-cased.
 _UNIT_CODES_TO_UV: dict[str, float] = {"uV": 1.0, "mV": 1000.0, "V": 1_000_000.0, "nV": 0.001}
 _UNIT_MEANINGS_TO_UV: dict[str, float] = {
@@ -83,7 +89,7 @@ def _lead_of_channel(channel: Dataset) -> str | None:
     for source in sources[:1]:
         match = _LEAD_CODE.match(_text(source.get("CodeValue")))
         if match:
-            return _LEAD_NUMBERS.get(int(match.group("number")))
+            return SCP_LEAD_CODES.get(int(match.group("number")))
         meaning = _text(source.get("CodeMeaning"))
         # "Lead I (Einthoven)", "aVR, augmented voltage, right" -> "Lead I", "aVR"
         name = canonical_lead_name(re.split(r"[(,]", meaning, maxsplit=1)[0])
@@ -191,8 +197,7 @@ def _timezone(ds: Dataset) -> timezone | None:
     match = re.fullmatch(r"([+-])(\d{2})(\d{2})", text)
     if not match:
         return None
-    offset = timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
-    return timezone(-offset if match.group(1) == "-" else offset)
+    return fixed_offset(match.group(1), match.group(2), match.group(3))
 
 
 def _date_and_time(ds: Dataset, date_keyword: str, time_keyword: str) -> datetime | None:
@@ -310,9 +315,7 @@ def _dicom_datetime(stamp: datetime) -> tuple[str, str, str, str | None]:
     offset = stamp.utcoffset()
     if offset is None:
         return day, clock, day + clock, None
-    sign = "-" if offset < timedelta(0) else "+"
-    minutes = abs(int(offset.total_seconds())) // 60
-    zone = f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
+    zone = format_utc_offset(offset)
     return day, clock, day + clock + zone, zone
 
 
@@ -350,21 +353,14 @@ def write_dicom_waveform(
     One RHYTHM multiplex group, int16 at 1 uV per bit with SCPECG lead codes, Explicit VR Little
     Endian. UIDs are derived from the content, so the same input always gives the same bytes.
     """
-    signal = np.asarray(signal_uv, dtype=np.float64)
-    if signal.ndim != 2 or signal.shape[0] != len(LEADS):
-        raise ValueError(f"signal must be (12, n) in contract lead order, got {signal.shape}")
-    if not np.all(np.isfinite(signal)):
-        raise ValueError("signal contains non-finite values")
+    signal = check_contract_signal(signal_uv, allow_empty=True)  # no samples: the IOD check
     n_samples = signal.shape[1]
     rate = float(sampling_hz)
     if not _TWELVE_LEAD_MIN_HZ <= rate <= _TWELVE_LEAD_MAX_HZ:
         raise ValueError(f"the 12-lead ECG IOD allows 200-1000 Hz, got {sampling_hz}")
     if not 0 < n_samples <= _TWELVE_LEAD_MAX_SAMPLES:
         raise ValueError(f"the 12-lead ECG IOD allows 1-16384 samples, got {n_samples}")
-    counts = np.rint(signal / DICOM_UV_PER_BIT)
-    if np.abs(counts).max(initial=0) > np.iinfo(np.int16).max:
-        raise ValueError(f"signal exceeds the int16 range at {DICOM_UV_PER_BIT} uV per bit")
-    counts = counts.astype("<i2")
+    counts = writer_counts(signal, DICOM_UV_PER_BIT, f"{DICOM_UV_PER_BIT} uV per bit").astype("<i2")
     if patient_id is not None and (
         len(patient_id) > 64 or "\\" in patient_id or not patient_id.isprintable()
     ):

@@ -17,7 +17,16 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 import numpy as np
 
 from imnm.ecg.contract import LEADS
-from imnm.ecg.formats import EcgFileError, EcgRecord, select_standard_leads
+from imnm.ecg.formats import (
+    EcgFileError,
+    EcgRecord,
+    check_contract_signal,
+    combine_date_time,
+    element_text,
+    select_standard_leads,
+    stack_leads,
+    writer_counts,
+)
 from imnm.ecg.safe_xml import read_xml_file
 
 SOURCE_FORMAT = "ge-muse"
@@ -26,17 +35,10 @@ MUSE_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 _UNITS_TO_UV: dict[str, float] = {"MICROVOLTS": 1.0, "MILLIVOLTS": 1000.0}
 
 
-def _text(parent: Element, path: str) -> str | None:
-    element = parent.find(path)
-    if element is None or element.text is None:
-        return None
-    return element.text.strip() or None
-
-
 def _number(
     parent: Element, tag: str, source: Path, what: str, default: float | None = None
 ) -> float:
-    text = _text(parent, tag)
+    text = element_text(parent, tag)
     if text is None:
         if default is not None:
             return default
@@ -49,7 +51,7 @@ def _number(
 
 def _rhythm_waveform(root: Element, source: Path) -> Element:
     for waveform in root.iterfind("Waveform"):
-        if (_text(waveform, "WaveformType") or "").lower() == "rhythm":
+        if (element_text(waveform, "WaveformType") or "").lower() == "rhythm":
             return waveform
     raise EcgFileError(f"{source}: no Waveform with WaveformType Rhythm")
 
@@ -59,7 +61,7 @@ def _decode_lead(lead: Element, name: str, source: Path) -> np.ndarray:
     sample_size = int(_number(lead, "LeadSampleSize", source, what, default=2))
     if sample_size != 2:
         raise EcgFileError(f"{source}: {what} uses {sample_size}-byte samples; only 2 supported")
-    encoded = _text(lead, "WaveFormData")
+    encoded = element_text(lead, "WaveFormData")
     if encoded is None:
         raise EcgFileError(f"{source}: {what} has no WaveFormData")
     try:
@@ -71,10 +73,10 @@ def _decode_lead(lead: Element, name: str, source: Path) -> np.ndarray:
         raise EcgFileError(
             f"{source}: {what} truncated, {len(raw)} bytes for {expected_samples} samples"
         )
-    crc_text = _text(lead, "LeadDataCRC32")
+    crc_text = element_text(lead, "LeadDataCRC32")
     if crc_text is not None and crc_text.isdigit() and zlib.crc32(raw) != int(crc_text):
         raise EcgFileError(f"{source}: {what} fails its LeadDataCRC32 check (corrupted data)")
-    units = (_text(lead, "LeadAmplitudeUnits") or "MICROVOLTS").upper()
+    units = (element_text(lead, "LeadAmplitudeUnits") or "MICROVOLTS").upper()
     factor = _UNITS_TO_UV.get(units)
     if factor is None:
         raise EcgFileError(f"{source}: {what} has unsupported LeadAmplitudeUnits {units!r}")
@@ -83,21 +85,9 @@ def _decode_lead(lead: Element, name: str, source: Path) -> np.ndarray:
 
 
 def _acquired_at(root: Element) -> datetime | None:
-    day = _text(root, "TestDemographics/AcquisitionDate")
-    clock = _text(root, "TestDemographics/AcquisitionTime")
-    if day is None:
-        return None
-    try:
-        when = datetime.strptime(day, "%m-%d-%Y")
-    except ValueError:  # redacted or malformed dates ("XX-XX-XXXX") carry no time
-        return None
-    if clock is not None:
-        try:
-            parsed = datetime.strptime(clock, "%H:%M:%S")
-        except ValueError:
-            return when
-        when = when.replace(hour=parsed.hour, minute=parsed.minute, second=parsed.second)
-    return when
+    day = element_text(root, "TestDemographics/AcquisitionDate")
+    clock = element_text(root, "TestDemographics/AcquisitionTime")
+    return combine_date_time(day, clock, "%m-%d-%Y", "%H:%M:%S")
 
 
 def read_ge_muse(path: Path) -> EcgRecord:
@@ -111,18 +101,16 @@ def read_ge_muse(path: Path) -> EcgRecord:
     exponent = _number(waveform, "SampleExponent", path, "Rhythm waveform", default=0.0)
     rate = base * 10.0**exponent
     lead_data = list(waveform.iterfind("LeadData"))
-    selected = select_standard_leads((_text(lead, "LeadID") or "" for lead in lead_data), path)
+    lead_ids = (element_text(lead, "LeadID") or "" for lead in lead_data)
+    selected = select_standard_leads(lead_ids, path)
     if not selected:
         raise EcgFileError(f"{path}: Rhythm waveform has no standard leads")
     signals = [_decode_lead(lead_data[index], name, path) for index, name in selected]
-    lengths = {name: len(signal) for (_, name), signal in zip(selected, signals, strict=True)}
-    if len(set(lengths.values())) != 1:
-        raise EcgFileError(f"{path}: leads differ in length (truncated?): {lengths}")
     return EcgRecord(
-        signal_uv=np.vstack(signals),
+        signal_uv=stack_leads(selected, signals, path),
         leads=tuple(name for _, name in selected),
         sampling_hz=rate,
-        patient_id=_text(root, "PatientDemographics/PatientID"),
+        patient_id=element_text(root, "PatientDemographics/PatientID"),
         acquired_at=_acquired_at(root),
         source_format=SOURCE_FORMAT,
     )
@@ -145,16 +133,10 @@ def write_ge_muse(
 
     Like MUSE itself, only I, II and V1-V6 are stored; time zones are dropped (MUSE has none).
     """
-    signal = np.asarray(signal_uv, dtype=np.float64)
-    if signal.ndim != 2 or signal.shape[0] != len(LEADS):
-        raise ValueError(f"signal must be (12, n) in contract lead order, got {signal.shape}")
-    if not np.all(np.isfinite(signal)):
-        raise ValueError("signal contains non-finite values")
+    signal = check_contract_signal(signal_uv, allow_empty=True)
     if float(sampling_hz) != int(sampling_hz) or sampling_hz <= 0:
         raise ValueError(f"MUSE stores whole-number sampling rates, got {sampling_hz}")
-    counts = np.rint(signal / MUSE_UV_PER_BIT)
-    if np.abs(counts).max(initial=0) > np.iinfo(np.int16).max:
-        raise ValueError("signal exceeds the int16 range at 4.88 uV per bit")
+    counts = writer_counts(signal, MUSE_UV_PER_BIT, f"{MUSE_UV_PER_BIT} uV per bit")
 
     root = Element("RestingECG")
     demographics = SubElement(root, "PatientDemographics")

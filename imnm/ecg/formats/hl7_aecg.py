@@ -11,14 +11,23 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
-from xml.etree.ElementTree import Element, SubElement, indent, tostring
+from xml.etree.ElementTree import Element, SubElement
 
 import numpy as np
 
 from imnm.ecg.contract import LEADS
-from imnm.ecg.formats import EcgFileError, EcgRecord, select_standard_leads
+from imnm.ecg.formats import (
+    EcgFileError,
+    EcgRecord,
+    check_contract_signal,
+    fixed_offset,
+    format_utc_offset,
+    select_standard_leads,
+    stack_leads,
+    write_utf8_xml,
+)
 from imnm.ecg.safe_xml import read_xml_file
 
 SOURCE_FORMAT = "hl7-aecg"
@@ -58,9 +67,8 @@ def parse_hl7_timestamp(value: str | None) -> datetime | None:
     except ValueError:
         return None
     if match["tz"]:
-        sign = -1 if match["tz"][0] == "-" else 1
-        offset = timedelta(hours=int(match["tz"][1:3]), minutes=int(match["tz"][3:5]))
-        stamp = stamp.replace(tzinfo=timezone(sign * offset))
+        zone = match["tz"]
+        stamp = stamp.replace(tzinfo=fixed_offset(zone[0], zone[1:3], zone[3:5]))
     return stamp
 
 
@@ -72,9 +80,7 @@ def _format_timestamp(stamp: datetime) -> str:
         text += f".{stamp.microsecond // 1000:03d}"
     offset = stamp.utcoffset()
     if offset is not None:
-        sign = "-" if offset < timedelta(0) else "+"
-        minutes = abs(int(offset.total_seconds())) // 60
-        text += f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
+        text += format_utc_offset(offset)
     return text
 
 
@@ -162,14 +168,12 @@ def read_hl7_aecg(path: Path) -> EcgRecord:
     if not selected:
         raise EcgFileError(f"{path}: RHYTHM series has no standard lead sequences")
     signals = [_lead_values(sequences[index][1], name, path) for index, name in selected]
-    lengths = {name: len(signal) for (_, name), signal in zip(selected, signals, strict=True)}
-    if len(set(lengths.values())) != 1:
-        raise EcgFileError(f"{path}: leads differ in length (truncated?): {lengths}")
+    signal = stack_leads(selected, signals, path)
     subject = root.find(_SUBJECT_ID)
     patient_id = subject.get("extension") if subject is not None else None
     time_values = [value for code, value in sequences if code in _TIME_CODES]
     return EcgRecord(
-        signal_uv=np.vstack(signals),
+        signal_uv=signal,
         leads=tuple(name for _, name in selected),
         sampling_hz=rate,
         patient_id=patient_id or None,
@@ -199,15 +203,6 @@ def _content_id(
     return str(uuid.UUID(bytes=digest.digest()[:16], version=4))
 
 
-def _int_microvolts(signal_uv: np.ndarray) -> np.ndarray:
-    signal = np.asarray(signal_uv, dtype=np.float64)
-    if signal.ndim != 2 or signal.shape[0] != len(LEADS):
-        raise ValueError(f"signal must be (12, n) in contract lead order, got {signal.shape}")
-    if not np.all(np.isfinite(signal)):
-        raise ValueError("signal contains non-finite values")
-    return np.rint(signal).astype(np.int64)
-
-
 def write_hl7_aecg(
     path: Path,
     signal_uv: np.ndarray,
@@ -219,7 +214,7 @@ def write_hl7_aecg(
 
     Values are stored as whole microvolts (scale 1 uV); the layout follows the HL7 sample file.
     """
-    digits = _int_microvolts(signal_uv)
+    digits = np.rint(check_contract_signal(signal_uv, allow_empty=True)).astype(np.int64)
     if not sampling_hz > 0:
         raise ValueError(f"sampling rate must be positive, got {sampling_hz}")
     # Plain tags with the namespace declarations written as attributes: ElementTree cannot
@@ -270,8 +265,4 @@ def write_hl7_aecg(
         SubElement(value, "scale", {"value": "1", "unit": "uV"})
         SubElement(value, "digits").text = " ".join(map(str, lead.tolist()))
 
-    indent(root, space="  ")
-    body = tostring(root, encoding="unicode")
-    path = Path(path)
-    path.write_bytes(('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8"))
-    return path
+    return write_utf8_xml(path, root)

@@ -41,12 +41,21 @@ import struct
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from xml.etree.ElementTree import Element, SubElement, indent, tostring
+from xml.etree.ElementTree import Element, SubElement
 
 import numpy as np
 
 from imnm.ecg.contract import LEADS
-from imnm.ecg.formats import EcgFileError, EcgRecord, select_standard_leads
+from imnm.ecg.formats import (
+    EcgFileError,
+    EcgRecord,
+    check_contract_signal,
+    combine_date_time,
+    element_text,
+    select_standard_leads,
+    write_utf8_xml,
+    writer_counts,
+)
 from imnm.ecg.safe_xml import read_xml_file
 
 SOURCE_FORMAT = "philips-sierra"
@@ -231,13 +240,6 @@ def _residual_limb_leads(by_name: dict[str, np.ndarray]) -> None:
 # ---------------------------------------------------------------- reader
 
 
-def _text(parent: Element | None, path: str) -> str | None:
-    element = parent.find(path) if parent is not None else None
-    if element is None or element.text is None:
-        return None
-    return element.text.strip() or None
-
-
 def _first_value(
     waveform: Element, attributes: tuple[str, ...], signal: Element | None, tags: tuple[str, ...]
 ) -> str | None:
@@ -247,7 +249,7 @@ def _first_value(
         if value:
             return value
     for tag in tags:
-        value = _text(signal, tag)
+        value = element_text(signal, tag)
         if value:
             return value
     return None
@@ -283,7 +285,7 @@ def _lead_labels(
                 f"{source}: numberofleads is {count} but leadlabels names {len(labels)} leads"
             )
         return labels
-    lead_set = {_text(signal, f"{ns}leadset"), _text(signal, f"{ns}acquisitiontype")}
+    lead_set = {element_text(signal, f"{ns}leadset"), element_text(signal, f"{ns}acquisitiontype")}
     if not lead_set & _STANDARD_LEAD_SETS:
         raise EcgFileError(f"{source}: no leadlabels and no standard 12-lead set declared")
     if count is None:
@@ -354,19 +356,7 @@ def _acquired_at(acquisition: Element | None) -> datetime | None:
         return None
     day = (acquisition.get("date") or "").strip()
     clock = (acquisition.get("time") or "").strip()
-    if not day:
-        return None
-    try:
-        when = datetime.strptime(day, "%Y-%m-%d")
-    except ValueError:
-        return None
-    if clock:
-        try:
-            parsed = datetime.strptime(clock, "%H:%M:%S")
-        except ValueError:
-            return when
-        when = when.replace(hour=parsed.hour, minute=parsed.minute, second=parsed.second)
-    return when
+    return combine_date_time(day, clock, "%Y-%m-%d", "%H:%M:%S")
 
 
 def read_philips_sierra(path: Path) -> EcgRecord:
@@ -413,7 +403,7 @@ def read_philips_sierra(path: Path) -> EcgRecord:
         signal_uv=np.vstack([by_name[name] for name in names]) * resolution,
         leads=names,
         sampling_hz=rate,
-        patient_id=_text(root, f"{ns}patient/{ns}generalpatientdata/{ns}patientid"),
+        patient_id=element_text(root, f"{ns}patient/{ns}generalpatientdata/{ns}patientid"),
         acquired_at=_acquired_at(acquisition),
         source_format=SOURCE_FORMAT,
     )
@@ -428,20 +418,6 @@ def _child(parent: Element, tag: str, text: str | None = None, **attributes: str
     return element
 
 
-def _counts(signal_uv: np.ndarray) -> np.ndarray:
-    signal = np.asarray(signal_uv, dtype=np.float64)
-    if signal.ndim != 2 or signal.shape[0] != len(LEADS):
-        raise ValueError(f"signal must be (12, n) in contract lead order, got {signal.shape}")
-    if signal.shape[1] == 0:
-        raise ValueError("signal has no samples")
-    if not np.all(np.isfinite(signal)):
-        raise ValueError("signal contains non-finite values")
-    counts = np.rint(signal / SIERRA_UV_PER_COUNT)
-    if counts.min() < _INT16_MIN or counts.max() > _INT16_MAX:
-        raise ValueError(f"signal exceeds the int16 range at {SIERRA_UV_PER_COUNT:g} uV per count")
-    return counts.astype(np.int64)
-
-
 def write_philips_sierra(
     path: Path,
     signal_uv: np.ndarray,
@@ -454,7 +430,10 @@ def write_philips_sierra(
     All 12 leads are stored (III, aVR, aVL, aVF as residuals, like Philips); time zones are
     dropped because the format has none.
     """
-    counts = _counts(signal_uv)
+    counts = writer_counts(
+        check_contract_signal(signal_uv), SIERRA_UV_PER_COUNT,
+        f"{SIERRA_UV_PER_COUNT:g} uV per count", lowest=_INT16_MIN,
+    )
     if float(sampling_hz) != int(sampling_hz) or sampling_hz <= 0:
         raise ValueError(f"Sierra XML stores whole-number sampling rates, got {sampling_hz}")
     rate = int(sampling_hz)
@@ -523,11 +502,7 @@ def write_philips_sierra(
         bitspersample="16",
     )
 
-    indent(root, space="  ")
-    body = tostring(root, encoding="unicode")
-    path = Path(path)
-    path.write_bytes(('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8"))
-    return path
+    return write_utf8_xml(path, root)
 
 
 __all__ = [

@@ -57,7 +57,14 @@ from pathlib import Path
 import numpy as np
 
 from imnm.ecg.contract import LEADS
-from imnm.ecg.formats import EcgFileError, EcgRecord, select_standard_leads
+from imnm.ecg.formats import (
+    SCP_LEAD_CODES,
+    EcgFileError,
+    EcgRecord,
+    check_contract_signal,
+    select_standard_leads,
+    writer_counts,
+)
 
 SOURCE_FORMAT = "scp-ecg"
 SCP_WRITER_NV_PER_COUNT = 5000
@@ -65,10 +72,7 @@ SCP_STORED_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V
 DEFAULT_HUFFMAN_TABLES = 19999
 
 # SCP-ECG lead codes of the 12 standard leads (section 3, ECG Toolkit `LeadType` numbering).
-LEAD_CODES: dict[int, str] = {
-    1: "I", 2: "II", 3: "V1", 4: "V2", 5: "V3", 6: "V4", 7: "V5", 8: "V6",
-    61: "III", 62: "aVR", 63: "aVL", 64: "aVF",
-}
+LEAD_CODES: dict[int, str] = SCP_LEAD_CODES
 _CODE_OF_LEAD: dict[str, int] = {name: code for code, name in LEAD_CODES.items()}
 
 _FILE_HEADER = struct.Struct("<HI")
@@ -719,13 +723,7 @@ def write_scp_ecg(
     Like SCP devices, only I, II and V1-V6 are stored; with `huffman` the rhythm is second-
     difference + default-Huffman coded (section 2 = 19999), otherwise plain int16.
     """
-    signal = np.asarray(signal_uv, dtype=np.float64)
-    if signal.ndim != 2 or signal.shape[0] != len(LEADS):
-        raise ValueError(f"signal must be (12, n) in contract lead order, got {signal.shape}")
-    if signal.shape[1] == 0:
-        raise ValueError("signal has no samples")
-    if not np.all(np.isfinite(signal)):
-        raise ValueError("signal contains non-finite values")
+    signal = check_contract_signal(signal_uv)
     interval = 1e6 / float(sampling_hz) if sampling_hz > 0 else math.inf
     if not (math.isfinite(interval) and interval == round(interval) and 1 <= interval <= 65535):
         raise ValueError(
@@ -733,9 +731,7 @@ def write_scp_ecg(
         )
     uv_per_count = SCP_WRITER_NV_PER_COUNT / 1000.0
     rows = [LEADS.index(name) for name in SCP_STORED_LEADS]
-    counts = np.rint(signal[rows] / uv_per_count).astype(np.int64)
-    if np.abs(counts).max() > np.iinfo(np.int16).max:
-        raise ValueError(f"signal exceeds the int16 range at {uv_per_count} uV per count")
+    counts = writer_counts(signal[rows], uv_per_count, f"{uv_per_count} uV per count")
     if huffman:
         blocks = [encode_default_huffman(second_differences(lead)) for lead in counts]
     else:

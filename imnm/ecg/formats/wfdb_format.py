@@ -8,14 +8,21 @@ header's base date/time (WFDB has no time zone, so an aware time adds a `utc_off
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from pathlib import Path
 
 import numpy as np
 import wfdb
 
 from imnm.ecg.contract import LEADS
-from imnm.ecg.formats import EcgFileError, EcgRecord, select_standard_leads
+from imnm.ecg.formats import (
+    EcgFileError,
+    EcgRecord,
+    check_contract_signal,
+    fixed_offset,
+    format_utc_offset,
+    select_standard_leads,
+)
 
 SOURCE_FORMAT = "wfdb"
 
@@ -82,9 +89,7 @@ def _acquired_at(record: wfdb.Record, comments: list[str]) -> datetime | None:
         for line in comments:
             match = _OFFSET_COMMENT.match(line)
             if match:
-                offset = timedelta(hours=int(match.group("h")), minutes=int(match.group("m")))
-                sign = -1 if match.group("sign") == "-" else 1
-                stamp = stamp.replace(tzinfo=timezone(sign * offset))
+                stamp = stamp.replace(tzinfo=fixed_offset(match["sign"], match["h"], match["m"]))
         return stamp
     for line in comments:
         match = _ECG_DATE_COMMENT.match(line)
@@ -149,9 +154,7 @@ def _offset_comment(acquired_at: datetime) -> list[str]:
     offset = acquired_at.utcoffset()
     if offset is None:
         return []
-    sign = "-" if offset < timedelta(0) else "+"
-    minutes = abs(int(offset.total_seconds())) // 60
-    return [f"utc_offset: {sign}{minutes // 60:02d}:{minutes % 60:02d}"]
+    return [f"utc_offset: {format_utc_offset(offset, ':')}"]
 
 
 def write_wfdb(
@@ -166,10 +169,7 @@ def write_wfdb(
 
     Samples are stored as whole microvolts (gain 1 adu/uV), so int16 input round-trips exactly.
     """
-    signal = np.asarray(signal_uv)
-    if signal.ndim != 2 or signal.shape[0] != len(LEADS):
-        raise ValueError(f"signal must be (12, n) in contract lead order, got {signal.shape}")
-    digital = np.rint(signal.astype(np.float64))
+    digital = np.rint(check_contract_signal(signal_uv))
     if np.any(digital < _MISSING_SAMPLE + 1) or np.any(digital > np.iinfo(np.int16).max):
         raise ValueError(
             "signal outside -32767..32767 uV; WFDB format 16 reserves -32768 for missing samples"
