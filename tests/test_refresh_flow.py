@@ -58,7 +58,7 @@ def _warehouse(history: RefreshHistory) -> duckdb.DuckDBPyConnection:
 
 def test_first_refresh_loads_every_site_and_publishes(history: RefreshHistory) -> None:
     first = history.first
-    assert {s.site for s in first.sites} == {"lakeside", "riverside", "hillcrest"}
+    assert {s.site for s in first.sites} == {"lakeside", "riverside", "hillcrest", "northgate"}
     for site in first.sites:
         assert site.files_loaded > 0, site
         assert site.rows_staged > 0, site
@@ -92,7 +92,7 @@ def test_validation_results_are_stored_per_site_and_kind(history: RefreshHistory
     con = _warehouse(history)
     rows = con.execute("SELECT site, count(DISTINCT record_kind) FROM audit.validation_results "
                        "WHERE run_id = ? GROUP BY site", [history.first.run_id]).fetchall()
-    assert {site for site, _ in rows} == {"lakeside", "riverside", "hillcrest"}
+    assert {site for site, _ in rows} == {"lakeside", "riverside", "hillcrest", "northgate"}
     assert all(kinds >= 10 for _, kinds in rows)
 
 
@@ -108,7 +108,7 @@ def test_rerun_loads_and_scores_nothing_and_publishes_nothing_new(history: Refre
 def test_new_delivery_is_the_only_file_loaded(history: RefreshHistory) -> None:
     third = history.third
     loaded = {s.site: s.files_loaded for s in third.sites}
-    assert loaded == {"lakeside": 1, "riverside": 0, "hillcrest": 0}
+    assert loaded == {"lakeside": 1, "riverside": 0, "hillcrest": 0, "northgate": 0}
     con = _warehouse(history)
     staged = con.execute("SELECT relative_path FROM audit.file_events "
                          "WHERE run_id = ? AND event = 'staged'", [third.run_id]).fetchall()

@@ -18,7 +18,7 @@ def _write(tmp_path: Path, text: str, name: str = "northway") -> Path:
 
 def test_shipped_site_files_and_vocabularies_load() -> None:
     configs = load_site_configs(CONFIG_DIR / "sites")
-    assert {c.site for c in configs} >= {"lakeside", "riverside", "hillcrest"}
+    assert {c.site for c in configs} >= {"lakeside", "riverside", "hillcrest", "northgate"}
     for config in configs:
         assert "ecgs" in config.kinds, config.path
         assert {"patients", "diagnoses", "echos", "outcomes"} <= set(config.kinds), config.path
