@@ -22,7 +22,7 @@ from tasks.validate import validate_staged
 
 @flow(name="refresh", log_prints=True)
 def refresh(data_dir: str | None = None, sites_dir: str | None = None,
-            lvd_cutoff: float = 0.01) -> RefreshSummary:
+            lvd_cutoff: float = 0.01, retry_quarantined: bool = False) -> RefreshSummary:
     """Discover -> stage -> validate -> harmonize -> score -> analyse -> publish."""
     paths = resolve_data_paths(data_dir)
     params = StudyAParameters(cutoff=lvd_cutoff)
@@ -32,7 +32,7 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
                     Path(sites_dir) if sites_dir else None)
     try:
         # Load
-        files = discover_new_files(ctx)
+        files = discover_new_files(ctx, retry_quarantined)
         staged = parse_and_stage(ctx, files)
         verdicts = validate_staged(ctx, staged)
         harmonized = harmonize_into_core(ctx, verdicts, key)

@@ -12,7 +12,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from imnm.settings import ConfigurationError, DataPaths, pseudonym_key, resolve_data_paths
+from imnm.settings import (
+    CONFIG_DIR,
+    ConfigurationError,
+    DataPaths,
+    pseudonym_key,
+    resolve_data_paths,
+)
+from imnm.siteconfig import load_site_configs, load_vocabularies
 
 DEFAULT_CRON = "0 2 * * *"
 
@@ -46,13 +53,16 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    pseudonym_key()  # fail before Prefect starts when the key is missing
+    # Fail before Prefect starts when the key is missing or a configuration file is wrong.
+    pseudonym_key()
+    load_site_configs(Path(args.sites_dir) if args.sites_dir else CONFIG_DIR / "sites")
+    load_vocabularies(CONFIG_DIR / "vocabularies.toml")
     paths = _paths(args)
     from flows.refresh import refresh
     from tasks.summary import format_summary
 
     summary = refresh(data_dir=str(paths.root), sites_dir=args.sites_dir,
-                      lvd_cutoff=args.cutoff)
+                      lvd_cutoff=args.cutoff, retry_quarantined=args.retry_quarantined)
     print(format_summary(summary))
     return 0
 
@@ -165,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--sites-dir", help="site configuration folder (default config/sites)")
     refresh.add_argument("--cutoff", type=float, default=0.01,
                          help="P(LVD) cutoff of study A (default 0.01, the published 1%%)")
+    refresh.add_argument("--retry-quarantined", action="store_true",
+                         help="stage again files quarantined earlier whose content is still "
+                              "landed (after fixing a site configuration)")
     refresh.set_defaults(handler=cmd_refresh)
 
     sql = commands.add_parser("sql", help="run a read-only query on the published results")

@@ -103,13 +103,18 @@ def unmatched_files(landing_root: Path, config: SiteConfig) -> list[str]:
                   if p.is_file() and p not in claimed)
 
 
-def register_landed(con: duckdb.DuckDBPyConnection, ctx: RunContext, landed: LandedFile
-                    ) -> RegisteredFile | None:
-    """Register a new file, or return None for content this site already delivered."""
+def register_landed(con: duckdb.DuckDBPyConnection, ctx: RunContext, landed: LandedFile,
+                    retry_quarantined: bool = False) -> RegisteredFile | None:
+    """Register a new file, or return None for content this site already delivered.
+
+    With `retry_quarantined`, content quarantined earlier is staged again (same file id),
+    e.g. after a site configuration was fixed.
+    """
     sha256, size = content_sha256(landed.parts)
     existing = con.execute(sql("select_source_file_by_content"), [landed.site, sha256]).fetchone()
     now = datetime.now(UTC).replace(tzinfo=None)
-    if existing is not None and existing[1] != "discovered":
+    retry = retry_quarantined and existing is not None and existing[1] == "quarantined"
+    if existing is not None and existing[1] != "discovered" and not retry:
         con.execute(sql("insert_file_event"), [
             ctx.run_id, landed.site, landed.relative_path, existing[0], sha256,
             "skipped_already_loaded", f"same content as file {existing[0]} ({existing[1]})", now])
@@ -128,7 +133,8 @@ def register_landed(con: duckdb.DuckDBPyConnection, ctx: RunContext, landed: Lan
             reason = f"corrected re-delivery of file {supersedes} ({earlier[1]}): same name"
     else:
         file_id, supersedes = existing[0], existing[2]
-        reason = "re-staging after an interrupted run"
+        reason = ("retrying a quarantined file" if retry
+                  else "re-staging after an interrupted run")
     con.execute(sql("insert_file_event"), [
         ctx.run_id, landed.site, landed.relative_path, file_id, sha256, "registered", reason, now])
     return RegisteredFile(file_id, landed.site, landed.record_kind, landed.relative_path,
@@ -136,7 +142,8 @@ def register_landed(con: duckdb.DuckDBPyConnection, ctx: RunContext, landed: Lan
 
 
 @task(name="discover new files", cache_policy=NO_CACHE)
-def discover_new_files(ctx: RunContext) -> list[RegisteredFile]:
+def discover_new_files(ctx: RunContext, retry_quarantined: bool = False
+                       ) -> list[RegisteredFile]:
     """Register every landed file not loaded before; return them for staging."""
     logger = get_run_logger()
     registered: list[RegisteredFile] = []
@@ -144,7 +151,7 @@ def discover_new_files(ctx: RunContext) -> list[RegisteredFile]:
         for config in ctx.sites:
             for landed in landed_files(ctx.paths.landing, config):
                 con.execute("BEGIN TRANSACTION")
-                new = register_landed(con, ctx, landed)
+                new = register_landed(con, ctx, landed, retry_quarantined)
                 con.execute("COMMIT")
                 if new is not None:
                     registered.append(new)

@@ -46,3 +46,22 @@ def test_refresh_without_pseudonym_key_stops_before_loading(tmp_path: Path) -> N
     assert result.returncode == 2
     assert "IMNM_PSEUDONYM_KEY" in result.stderr
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_refresh_reports_a_broken_site_file_before_starting_prefect(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A configuration error is one line naming file and key, and costs no Prefect start-up."""
+    import shutil
+    import time
+
+    sites = tmp_path / "sites"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "config" / "sites", sites)
+    broken = sites / "northgate.toml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace(
+        'format = "philips-sierra"', 'format = "philips-xml"'), encoding="utf-8")
+    started = time.monotonic()
+    code = main(["refresh", "--data-dir", str(tmp_path / "data"), "--sites-dir", str(sites)])
+    assert code == 2
+    assert time.monotonic() - started < 5
+    error = capsys.readouterr().err
+    assert "northgate.toml" in error and "kinds.ecgs.format" in error and "philips-xml" in error

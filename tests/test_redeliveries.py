@@ -64,6 +64,7 @@ class Deliveries:
     paths: DataPaths
     first: RefreshSummary
     second: RefreshSummary
+    retried: RefreshSummary  # a third run with retry_quarantined on unchanged landing
     corrected: str  # lakeside echos, corrected in place
     duplicate: str  # riverside outcomes, sent again under a new name
     truncated_new: str  # hillcrest labs under a new name, cut short
@@ -115,7 +116,8 @@ def deliveries(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) 
     vitals.write_bytes(vitals.read_bytes()[: vitals.stat().st_size // 3])
     (lakeside / "README_from_centre.txt").write_text("extract notes\n", encoding="utf-8")
     second = refresh(data_dir=str(paths.root))
-    return Deliveries(paths, first, second, corrected.name, duplicate.name,
+    retried = refresh(data_dir=str(paths.root), retry_quarantined=True)
+    return Deliveries(paths, first, second, retried, corrected.name, duplicate.name,
                       truncated_new.name, vitals.name)
 
 
@@ -215,3 +217,20 @@ def test_audit_says_what_happened_to_every_landed_file(deliveries: Deliveries) -
     assert summary["lakeside"].files_loaded == 1
     assert summary["hillcrest"].files_quarantined == 2
     assert summary["riverside"].files_skipped >= 11
+
+
+def test_retrying_quarantined_files_stages_them_again(deliveries: Deliveries) -> None:
+    """After a fix (here: none), quarantined content can be retried; still broken, it stays
+    quarantined, and nothing else is loaded or published."""
+    con = _warehouse(deliveries)
+    events = con.execute("SELECT relative_path, event, reason FROM audit.file_events "
+                         "WHERE run_id = ? AND event IN ('registered', 'quarantined') "
+                         "ORDER BY relative_path, event",
+                         [deliveries.retried.run_id]).fetchall()
+    retried = {deliveries.truncated_new, deliveries.truncated_redelivery}
+    assert {path for path, _, _ in events} == retried
+    assert {(path, event) for path, event, _ in events} == {
+        (path, event) for path in retried for event in ("quarantined", "registered")}
+    assert all(reason == "retrying a quarantined file" for _, event, reason in events
+               if event == "registered")
+    assert not deliveries.retried.release_is_new
