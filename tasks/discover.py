@@ -149,10 +149,11 @@ def discover_new_files(ctx: RunContext, retry_quarantined: bool = False
     registered: list[RegisteredFile] = []
     with open_warehouse(ctx.paths.warehouse) as con:
         for config in ctx.sites:
+            # One transaction per site: a commit per file would dominate large ECG archives,
+            # and a run that dies mid-site registers that site's files again next time.
+            con.execute("BEGIN TRANSACTION")
             for landed in landed_files(ctx.paths.landing, config):
-                con.execute("BEGIN TRANSACTION")
                 new = register_landed(con, ctx, landed, retry_quarantined)
-                con.execute("COMMIT")
                 if new is not None:
                     registered.append(new)
             for orphan in unmatched_files(ctx.paths.landing, config):
@@ -161,5 +162,6 @@ def discover_new_files(ctx: RunContext, retry_quarantined: bool = False
                     ctx.run_id, config.site, orphan, None, None, "not_claimed", reason,
                     datetime.now(UTC).replace(tzinfo=None)])
                 logger.warning("%s: %s %s", config.site, orphan, reason)
+            con.execute("COMMIT")
     logger.info("discovered %d new file(s)", len(registered))
     return registered
