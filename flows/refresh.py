@@ -34,7 +34,7 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
         # Load
         files = discover_new_files(ctx, retry_quarantined)
         staged = parse_and_stage(ctx, files)
-        verdicts = validate_staged(ctx, staged)
+        verdicts = validate_staged(ctx, staged, key)
         harmonized = harmonize_into_core(ctx, verdicts, key)
         # Score and analyse
         scored = score_new_ecgs(ctx, model_version)

@@ -122,6 +122,7 @@ def export_results_file(con: duckdb.DuckDBPyConnection, target: Path) -> None:
             con.execute(f"CREATE TABLE release_out.audit.{table} AS SELECT * FROM audit.{table}")
         con.execute("USE release_out")
         con.execute(sql("create_view_latest_release"))
+        con.execute(sql("create_view_check_history"))
         for history, view in RESULT_HISTORY_TABLES.items():
             con.execute(f"CREATE VIEW results.{view} AS SELECT * FROM results.{history} "
                         "WHERE release_id = (SELECT release_id FROM results.latest_release)")

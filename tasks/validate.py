@@ -7,6 +7,7 @@ Every outcome (check, site, rows tested, rows failed, severity, passed) and ever
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,10 +16,11 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from imnm.pseudonym import pseudonymize
 from imnm.siteconfig import RECORD_KINDS, KindMapping, normalize_spelling
 from tasks.context import RunContext
 from tasks.stage import StageOutcome
-from warehouse.db import open_warehouse, sql
+from warehouse.db import insert_many, open_warehouse, sql
 
 
 @dataclass(frozen=True)
@@ -54,23 +56,35 @@ def with_site_spellings(batch: pd.DataFrame, mapping: KindMapping) -> pd.DataFra
     return batch
 
 
-def _record_outcomes(con: duckdb.DuckDBPyConnection, ctx: RunContext, site: str, kind: str,
-                     outcomes: list) -> None:
+def record_outcomes(con: duckdb.DuckDBPyConnection, ctx: RunContext, site: str, kind: str,
+                    outcomes: list, layer: str,
+                    patient_keys: Mapping[tuple[int, int], str | None]) -> None:
+    """Store each check's outcome and its failing rows (with the row's patient pseudonym)."""
     now = datetime.now(UTC).replace(tzinfo=None)
     for outcome in outcomes:
         con.execute(sql("insert_validation_result"), [
             ctx.run_id, site, kind, outcome.suite, outcome.check_name, outcome.expectation_type,
             outcome.column_name, outcome.category, outcome.severity, outcome.threshold,
-            outcome.rows_tested, outcome.rows_failed, outcome.passed, now])
-        failed = [(ctx.run_id, site, kind, outcome.check_name, file_id, source_row,
-                   outcome.column_name, value)
-                  for file_id, source_row, value in outcome.failed_rows]
-        if failed:
-            con.executemany(sql("insert_failed_row"), failed)
+            outcome.rows_tested, outcome.rows_failed, outcome.passed, now, layer])
+        insert_many(con, "insert_failed_row", [
+            (ctx.run_id, site, kind, outcome.check_name, file_id, source_row,
+             outcome.column_name, value, layer, patient_keys.get((file_id, source_row)))
+            for file_id, source_row, value in outcome.failed_rows])
+
+
+def staged_patient_keys(batch: pd.DataFrame, site: str, key: bytes
+                        ) -> dict[tuple[int, int], str | None]:
+    """(file_id, source_row) -> pseudonym of the row's local record number (None if absent)."""
+    return {(int(file_id), int(row)): (pseudonymize(key, site, str(local_id))
+                                       if isinstance(local_id, str) and local_id.strip()
+                                       else None)
+            for file_id, row, local_id in zip(batch["file_id"], batch["source_row"],
+                                              batch["local_id"], strict=True)}
 
 
 @task(name="validate staged data", cache_policy=NO_CACHE)
-def validate_staged(ctx: RunContext, staged: list[StageOutcome]) -> list[SiteValidation]:
+def validate_staged(ctx: RunContext, staged: list[StageOutcome], key: bytes
+                    ) -> list[SiteValidation]:
     """Validate each (site, kind) batch staged in this run and store every result."""
     from expectations.runner import validate_staged_batch
 
@@ -86,7 +100,8 @@ def validate_staged(ctx: RunContext, staged: list[StageOutcome]) -> list[SiteVal
                                         ctx.site(site).kinds[kind])
             outcomes = validate_staged_batch(kind, batch, ctx.run_date)
             con.execute("BEGIN TRANSACTION")
-            _record_outcomes(con, ctx, site, kind, outcomes)
+            record_outcomes(con, ctx, site, kind, outcomes, "staging",
+                            staged_patient_keys(batch, site, key))
             con.execute("COMMIT")
             per_site[site].extend(outcomes)
     verdicts = [
