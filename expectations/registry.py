@@ -31,6 +31,12 @@ RECORD_KINDS: Final[tuple[str, ...]] = (
     "patients", "diagnoses", "biopsies", "serology", "treatments", "labs", "vitals",
     "strength", "echos", "outcomes", "ecgs",
 )
+# Suites over the harmonized core (whole core, per site, every refresh); each is validated on
+# the rows its warehouse/sql/select_dq_<suite>.sql returns.
+CORE_SUITES: Final[tuple[str, ...]] = (
+    "core_labs", "core_timeline", "core_event_dates", "core_completeness",
+)
+SUITE_NAMES: Final[tuple[str, ...]] = (*RECORD_KINDS, *CORE_SUITES)
 CATEGORIES: Final[tuple[str, ...]] = ("conformance", "completeness", "plausibility")
 SEVERITIES: Final[tuple[str, ...]] = ("blocking", "warning")
 # Suite parameters the runner supplies at validation time ({"$PARAMETER": name} in kwargs).
@@ -68,10 +74,11 @@ class CheckSpec:
 
 
 def suite_path(kind: str) -> Path:
-    """The JSON file holding `kind`'s suite; unknown kinds raise UnknownRecordKindError."""
-    if kind not in RECORD_KINDS:
+    """The JSON file holding a record kind's or core suite; unknown names raise
+    UnknownRecordKindError."""
+    if kind not in SUITE_NAMES:
         raise UnknownRecordKindError(
-            f"no expectation suite for record kind {kind!r}; known kinds: {', '.join(RECORD_KINDS)}"
+            f"no expectation suite named {kind!r}; known suites: {', '.join(SUITE_NAMES)}"
         )
     return SUITES_DIR / f"{kind}.json"
 

@@ -179,27 +179,33 @@ def _outcome(spec: CheckSpec, evr: ExpectationValidationResult) -> CheckOutcome:
     )
 
 
-def validate_staged_batch(
-    record_kind: str, batch: pd.DataFrame, run_date: dt.date
-) -> list[CheckOutcome]:
-    """Run `record_kind`'s suite on one site's staged rows; one outcome per check, file order.
+@dataclass(frozen=True)
+class BatchValidation:
+    """One suite run on one batch: an outcome per check, plus GX's own result (Data Docs)."""
+
+    outcomes: list[CheckOutcome]
+    gx_result: Any  # great_expectations ExpectationSuiteValidationResult, or None if empty
+
+
+def validate_batch(suite_name: str, batch: pd.DataFrame, run_date: dt.date) -> BatchValidation:
+    """Run a suite (a record kind's or a core suite) on one site's rows, lineage included.
 
     `run_date` bounds the "not in the future" checks, so a rerun gives the same outcomes.
     """
-    checks = suite_checks(record_kind)
+    checks = suite_checks(suite_name)
     if batch.empty:
-        return []
+        return BatchValidation([], None)
     needed = set(LINEAGE_COLUMNS)
     for spec in checks:
         needed.update((spec.column_name or "").split(","))
     missing = sorted(needed - set(batch.columns) - {""})
     if missing:
         raise ValueError(
-            f"{record_kind} batch lacks column(s) {', '.join(missing)} that the suite or the "
+            f"{suite_name} batch lacks column(s) {', '.join(missing)} that the suite or the "
             "lineage needs"
         )
     frame = _prepare(batch)
-    suite = load_suite(record_kind)
+    suite = load_suite(suite_name)
     with _VALIDATION_LOCK:
         gx_batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
         suite_result = gx_batch.validate(
@@ -208,4 +214,12 @@ def validate_staged_batch(
             expectation_parameters=suite_parameters(run_date),
         )
     by_name = {evr.expectation_config.meta["check_name"]: evr for evr in suite_result.results}
-    return [_outcome(spec, by_name[spec.check_name]) for spec in checks]
+    return BatchValidation([_outcome(spec, by_name[spec.check_name]) for spec in checks],
+                           suite_result)
+
+
+def validate_staged_batch(
+    record_kind: str, batch: pd.DataFrame, run_date: dt.date
+) -> list[CheckOutcome]:
+    """Run `record_kind`'s suite on one site's staged rows; one outcome per check, file order."""
+    return validate_batch(record_kind, batch, run_date).outcomes

@@ -56,6 +56,10 @@ class DataPaths:
     def releases(self) -> Path:
         return self.root / "releases"
 
+    def release_reports(self, release_id: str) -> Path:
+        """Where a release's data-quality report and Data Docs are written."""
+        return self.releases / release_id / "reports"
+
     @property
     def training_centre(self) -> Path:
         return self.root / "training_centre"

@@ -24,7 +24,7 @@ from expectations.registry import (
     suite_checks,
 )
 from expectations.runner import CheckOutcome, ValidationError, validate_staged_batch
-from warehouse.db import migrate
+from warehouse.db import migrate, sql
 
 RUN_DATE = dt.date(2026, 11, 1)
 FILE_ID = 7
@@ -255,7 +255,7 @@ def test_table_level_expectations_and_unknown_parameters_are_refused(tmp_path: P
 
 
 def test_unknown_kind_names_the_known_kinds() -> None:
-    with pytest.raises(KeyError, match="known kinds: patients, diagnoses"):
+    with pytest.raises(KeyError, match="known suites: patients, diagnoses"):
         suite_checks("ecg")
     with pytest.raises(KeyError, match="'ecg'"):
         validate_staged_batch("ecg", pd.DataFrame(), RUN_DATE)
@@ -496,14 +496,15 @@ def test_outcomes_fill_the_audit_tables_one_to_one(
     outcomes = validate_staged_batch("labs", staged(warehouse, "labs", rows), RUN_DATE)
     at = dt.datetime(2026, 11, 1, 12, 0)
     warehouse.executemany(
-        "INSERT INTO audit.validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        sql("insert_validation_result"),
         [["r1", "lakeside", "labs", o.suite, o.check_name, o.expectation_type, o.column_name,
-          o.category, o.severity, o.threshold, o.rows_tested, o.rows_failed, o.passed, at]
-         for o in outcomes],
+          o.category, o.severity, o.threshold, o.rows_tested, o.rows_failed, o.passed, at,
+          "staging"] for o in outcomes],
     )
     warehouse.executemany(
-        "INSERT INTO audit.failed_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [["r1", "lakeside", "labs", o.check_name, file_id, source_row, o.column_name, value]
+        sql("insert_failed_row"),
+        [["r1", "lakeside", "labs", o.check_name, file_id, source_row, o.column_name, value,
+          "staging", None]
          for o in outcomes for file_id, source_row, value in o.failed_rows],
     )
     summary = warehouse.execute(
