@@ -18,6 +18,7 @@ from tasks.stage import parse_and_stage
 from tasks.study_a import StudyAParameters
 from tasks.summary import summarize_refresh
 from tasks.validate import validate_staged
+from tasks.validate_core import validate_core_and_apply_policy
 
 
 @flow(name="refresh", log_prints=True)
@@ -36,6 +37,7 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
         staged = parse_and_stage(ctx, files)
         verdicts = validate_staged(ctx, staged, key)
         harmonized = harmonize_into_core(ctx, verdicts, key)
+        harmonized = validate_core_and_apply_policy(ctx, key, harmonized)
         # Score and analyse
         scored = score_new_ecgs(ctx, model_version)
         results = run_study_analyses(ctx, model_version, params)

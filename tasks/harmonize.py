@@ -71,7 +71,8 @@ def apply_corrections(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> dict[i
     return superseded
 
 
-def write_core(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: Harmonized) -> None:
+def write_core(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: Harmonized,
+               record_unmapped: bool = True) -> None:
     """Replace every core table and record the unmapped values, all in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
@@ -80,13 +81,46 @@ def write_core(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: Harmoniz
             con.register("core_rows", frame.to_arrow())
             con.execute(f"INSERT INTO core.{kind} BY NAME SELECT * FROM core_rows")
             con.unregister("core_rows")
-        insert_many(con, "insert_unmapped_value", [
-            (ctx.run_id, u.site, u.record_kind, u.file_id, u.source_row, u.column, u.value,
-             u.reason) for u in result.unmapped])
+        if record_unmapped:
+            insert_many(con, "insert_unmapped_value", [
+                (ctx.run_id, u.site, u.record_kind, u.file_id, u.source_row, u.column, u.value,
+                 u.reason) for u in result.unmapped])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+def rebuild_core(con: duckdb.DuckDBPyConnection, ctx: RunContext, key: bytes,
+                 excluded_sites: frozenset[str] = frozenset(), record_unmapped: bool = True
+                 ) -> Harmonized:
+    """Harmonize every publishable staged file (less `excluded_sites`) into core."""
+    staging = {kind: _publishable_staging(con, kind) for kind in RECORD_KINDS}
+    if excluded_sites:
+        staging = {kind: frame.filter(~pl.col("site").is_in(list(excluded_sites)))
+                   for kind, frame in staging.items()}
+    result = harmonize(HarmonizeInput(staging=staging, vocabularies=ctx.vocabularies,
+                                      sites={s.site: s for s in ctx.sites}, key=key))
+    write_core(con, ctx, result, record_unmapped)
+    return result
+
+
+def hold_back_site_run_files(con: duckdb.DuckDBPyConnection, ctx: RunContext, site: str,
+                             reason: str) -> int:
+    """Hold back a site's files staged in this run; corrections among them stop superseding.
+
+    Returns how many files were held back (0: the site sent nothing new in this run).
+    """
+    before = con.execute(sql("count_site_run_files_held_back"), [site, ctx.run_id]).fetchone()[0]
+    con.execute(sql("update_held_back_files"), [reason, site, ctx.run_id])
+    after = con.execute(sql("count_site_run_files_held_back"), [site, ctx.run_id]).fetchone()[0]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for file_id, restored_site, relative_path in con.execute(
+            sql("update_restore_superseded_files"), [site, ctx.run_id]).fetchall():
+        con.execute(sql("insert_file_event"), [
+            ctx.run_id, restored_site, relative_path, file_id, None, "restored",
+            "its correction was held back; this delivery is in effect again", now])
+    return after - before
 
 
 @task(name="harmonize into core", cache_policy=NO_CACHE)
@@ -97,10 +131,7 @@ def harmonize_into_core(ctx: RunContext, verdicts: list[SiteValidation], key: by
     with open_warehouse(ctx.paths.warehouse) as con:
         held = hold_back_blocked_sites(con, ctx, verdicts)
         superseded = apply_corrections(con, ctx)
-        staging = {kind: _publishable_staging(con, kind) for kind in RECORD_KINDS}
-        result = harmonize(HarmonizeInput(staging=staging, vocabularies=ctx.vocabularies,
-                                          sites={s.site: s for s in ctx.sites}, key=key))
-        write_core(con, ctx, result)
+        result = rebuild_core(con, ctx, key)
     for previous, correction in superseded.items():
         logger.info("file %d superseded by its corrected re-delivery, file %d",
                     previous, correction)

@@ -16,6 +16,7 @@ from expectations.registry import (
     CATEGORIES,
     RECORD_KINDS,
     SEVERITIES,
+    SUITE_NAMES,
     SUITES_DIR,
     CheckSpec,
     SuiteError,
@@ -115,8 +116,8 @@ CLEAN_ROWS: dict[str, list[dict]] = {
          "start_date": "2020-01-20", "stop_date": "2020-01-20"},
         {"local_id": "P002", "drug": "MTX", "route": "sc", "dose": 15.0, "dose_unit": "mg",
          "start_date": "2021-03-01"},
-        {"local_id": "P003", "drug": "Rituximab", "route": "iv", "start_date": "2022-02-01",
-         "stop_date": "2022-02-15"},
+        {"local_id": "P003", "drug": "Rituximab", "route": "iv", "dose": 1000.0,
+         "dose_unit": "mg", "start_date": "2022-02-01", "stop_date": "2022-02-15"},
     ],
     "diagnoses": [
         {"local_id": "P001", "diagnosis": "IMNM", "symptom_onset_date": "2019-11-01",
@@ -163,8 +164,8 @@ OTHER_ROWS: dict[str, list[dict]] = {
 # --- the suites as data -------------------------------------------------------------------
 
 
-def test_suite_files_are_exactly_the_record_kinds() -> None:
-    assert {path.stem for path in SUITES_DIR.glob("*.json")} == set(RECORD_KINDS)
+def test_suite_files_are_exactly_the_record_kinds_and_core_suites() -> None:
+    assert {path.stem for path in SUITES_DIR.glob("*.json")} == set(SUITE_NAMES)
 
 
 @pytest.mark.parametrize("kind", RECORD_KINDS)
@@ -517,3 +518,18 @@ def test_outcomes_fill_the_audit_tables_one_to_one(
         ("labs_unit_known_spelling", 1, 1),
     ]
 
+
+
+@pytest.mark.parametrize("suite", ["core_labs", "core_timeline", "core_event_dates",
+                                   "core_completeness"])
+def test_core_suites_cover_all_three_kahn_categories(suite: str) -> None:
+    checks = suite_checks(suite)
+    assert {c.category for c in checks} == set(CATEGORIES)
+    assert all(c.check_name.startswith(f"{suite}_") for c in checks)
+
+
+def test_the_core_as_a_whole_has_blocking_and_warning_checks() -> None:
+    from expectations.registry import CORE_SUITES
+
+    severities = {c.severity for suite in CORE_SUITES for c in suite_checks(suite)}
+    assert severities == set(SEVERITIES)

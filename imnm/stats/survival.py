@@ -148,6 +148,10 @@ def _fit_cox(data: pd.DataFrame, duration_col: str, event_col: str) -> CoxPHFitt
     ) from failure
 
 
+# Beyond e^50 a hazard ratio or its CI bound is a divergent fit, not an estimate.
+_MAX_LOG_HR = 50.0
+
+
 def cox_hazard_ratios(
     df: pd.DataFrame,
     duration_col: str,
@@ -195,6 +199,11 @@ def cox_hazard_ratios(
     for term in terms:
         coef = float(fitter.params_[term])
         se = float(fitter.standard_errors_[term])
+        if not (math.isfinite(coef) and math.isfinite(se)) or abs(coef) + z * se > _MAX_LOG_HR:
+            raise ValueError(
+                f"the fit for {term!r} diverges (log hazard ratio {coef:.3g}, SE {se:.3g}): "
+                "the data are (nearly) separated, so the hazard ratio cannot be estimated"
+            )
         out.append(
             HazardRatio(
                 term=term,
