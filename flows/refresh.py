@@ -9,6 +9,7 @@ from prefect import flow
 from imnm.settings import pseudonym_key, resolve_data_paths
 from tasks.analyse import run_study_analyses
 from tasks.discover import discover_new_files
+from tasks.dq_report import dq_report_task
 from tasks.harmonize import harmonize_into_core
 from tasks.model_selection import current_model_version
 from tasks.publish import publish_release
@@ -43,9 +44,11 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
         results = run_study_analyses(ctx, model_version, params)
         # Publish
         release = publish_release(ctx, model_version, params, results, harmonized)
+        # Report (a release that already exists keeps the report it was published with)
+        report = dq_report_task(ctx, release.release_id) if release.is_new else None
     except BaseException:
         finish_run(ctx, RefreshSummary(run_id=ctx.run_id), status="failed")
         raise
-    summary = summarize_refresh(ctx, scored, results, release, harmonized)
+    summary = summarize_refresh(ctx, scored, results, release, harmonized, report)
     finish_run(ctx, summary)
     return summary

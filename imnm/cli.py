@@ -87,6 +87,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dq(args: argparse.Namespace) -> int:
+    """Print a release's data-quality summary and where its report and Data Docs are."""
+    from tasks.dq_report import dq_summary
+
+    print(dq_summary(resolve_data_paths(args.data_dir), args.release))
+    return 0
+
+
 def cmd_model_train(args: argparse.Namespace) -> int:
     paths = _paths(args)
     from flows.train_model import train_demo_model
@@ -189,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--parquet", help="also write the result to this Parquet file")
     sql.add_argument("--max-rows", type=int, default=40, help="rows shown (default 40)")
     sql.set_defaults(handler=cmd_sql)
+
+    dq = commands.add_parser("dq", help="data-quality summary of the latest release and the paths "
+                             "of its HTML report and Data Docs")
+    _add_data_dir(dq)
+    dq.add_argument("--release", help="release id (default: the latest release)")
+    dq.set_defaults(handler=cmd_dq)
 
     model = commands.add_parser("model", help="train and list AI-ECG models")
     model_commands = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")

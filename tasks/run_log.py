@@ -42,6 +42,9 @@ class RefreshSummary:
     n_patients: int = 0
     held_back_sites: dict[str, list[str]] = field(default_factory=dict)
     results_file: str = ""
+    dq_report: str = ""
+    dq_checks_failed: int = 0
+    dq_blocking_failed: int = 0
 
     def as_json(self) -> str:
         return json.dumps(asdict(self), default=str)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tasks.context import RunContext
+from tasks.dq_report import DqReport
 from tasks.harmonize import HarmonizeSummary
 from tasks.publish import ReleaseSummary
 from tasks.run_log import RefreshSummary, site_summaries
@@ -17,7 +18,8 @@ SQL_EXAMPLE = (
 
 
 def summarize_refresh(ctx: RunContext, scored: ScoreSummary, results: StudyAResults,
-                      release: ReleaseSummary, harmonized: HarmonizeSummary) -> RefreshSummary:
+                      release: ReleaseSummary, harmonized: HarmonizeSummary,
+                      report: DqReport | None = None) -> RefreshSummary:
     """Collect the run's figures from the stages' outcomes and the audit trail."""
     accuracy = results.accuracy or {}
     return RefreshSummary(
@@ -32,6 +34,9 @@ def summarize_refresh(ctx: RunContext, scored: ScoreSummary, results: StudyAResu
         n_patients=accuracy.get("n_patients", 0),
         held_back_sites={s: list(c) for s, c in harmonized.held_back_sites.items()},
         results_file=str(release.results_file),
+        dq_report=str(report.html) if report else "",
+        dq_checks_failed=report.checks_failed if report else 0,
+        dq_blocking_failed=report.blocking_failed if report else 0,
     )
 
 
@@ -53,5 +58,9 @@ def format_summary(summary: RefreshSummary) -> str:
         lines.append(f"Study A AUC for echo-defined LVD: {summary.auc:.3f} "
                      f"(95% CI {low:.3f}-{high:.3f}), n={summary.n_patients}")
     lines.append("Demo model and synthetic data: figures are not clinical evidence.")
-    lines += ["", f"Results file: {summary.results_file}", "Try:", f"  {SQL_EXAMPLE}"]
+    if summary.dq_report:
+        lines.append(f"Data quality: {summary.dq_checks_failed} check(s) failed "
+                     f"({summary.dq_blocking_failed} blocking); report: {summary.dq_report}")
+    lines += ["", f"Results file: {summary.results_file}", "Try:", f"  {SQL_EXAMPLE}",
+              "  imnm dq    # data-quality summary of the latest release"]
     return "\n".join(lines)

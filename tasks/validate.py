@@ -86,7 +86,8 @@ def staged_patient_keys(batch: pd.DataFrame, site: str, key: bytes
 def validate_staged(ctx: RunContext, staged: list[StageOutcome], key: bytes
                     ) -> list[SiteValidation]:
     """Validate each (site, kind) batch staged in this run and store every result."""
-    from expectations.runner import validate_staged_batch
+    from expectations.runner import validate_batch
+    from tasks.dq_report import gx_results_dir, save_gx_result
 
     logger = get_run_logger()
     batches: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -98,7 +99,10 @@ def validate_staged(ctx: RunContext, staged: list[StageOutcome], key: bytes
         for (site, kind), file_ids in sorted(batches.items()):
             batch = with_site_spellings(_staged_batch(con, kind, file_ids),
                                         ctx.site(site).kinds[kind])
-            outcomes = validate_staged_batch(kind, batch, ctx.run_date)
+            validation = validate_batch(kind, batch, ctx.run_date)
+            outcomes = validation.outcomes
+            save_gx_result(gx_results_dir(ctx.paths, ctx.run_id), "staging", site, kind,
+                           validation.gx_result)
             con.execute("BEGIN TRANSACTION")
             record_outcomes(con, ctx, site, kind, outcomes, "staging",
                             staged_patient_keys(batch, site, key))

@@ -70,10 +70,15 @@ def validate_core(con: duckdb.DuckDBPyConnection, ctx: RunContext,
 
 def record_core_validation(con: duckdb.DuckDBPyConnection, ctx: RunContext,
                            validation: CoreSiteValidation) -> None:
-    """Store one site's core outcomes (layer 'core') with each failing row's pseudonym."""
+    """Store one site's core outcomes (layer 'core') with each failing row's pseudonym, and
+    GX's own results for the release's Data Docs."""
+    from tasks.dq_report import gx_results_dir, save_gx_result
+
     for suite, outcomes in validation.outcomes.items():
         record_outcomes(con, ctx, validation.site, suite, outcomes, "core",
                         validation.patient_keys[suite])
+        save_gx_result(gx_results_dir(ctx.paths, ctx.run_id), "core", validation.site, suite,
+                       validation.gx_results[suite])
 
 
 @dataclass(frozen=True)
