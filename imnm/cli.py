@@ -91,7 +91,15 @@ def cmd_dq(args: argparse.Namespace) -> int:
     """Print a release's data-quality summary and where its report and Data Docs are."""
     from tasks.dq_report import dq_summary
 
-    print(dq_summary(resolve_data_paths(args.data_dir), args.release))
+    paths = resolve_data_paths(args.data_dir)
+    print(dq_summary(paths, args.release))
+    if args.recall:
+        from tasks.defect_recall import demo_recall, format_recall
+
+        report = demo_recall(paths)
+        print()
+        print(format_recall(report) if report else
+              "No demo defect manifest here: recall is measured on demo data only.")
     return 0
 
 
@@ -202,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "of its HTML report and Data Docs")
     _add_data_dir(dq)
     dq.add_argument("--release", help="release id (default: the latest release)")
+    dq.add_argument("--recall", action="store_true",
+                    help="also print the checks' recall on the demo's injected defects")
     dq.set_defaults(handler=cmd_dq)
 
     model = commands.add_parser("model", help="train and list AI-ECG models")
