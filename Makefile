@@ -29,12 +29,18 @@ run: setup
 	$(IMNM) demo-data
 	$(IMNM) model import $(DEMO_MODEL_DIR)model.keras --card $(DEMO_MODEL_DIR)card.json --if-missing
 	$(IMNM) refresh
+	$(IMNM) dq --recall
 
 test: setup
 	$(VENV)/bin/python -m pytest
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+# Ingestion benchmark, platform against a plain pandas + DuckDB loop (docs/performance.md).
+BENCH_N ?= 10000
+bench: setup
+	$(VENV)/bin/python -m benchmarks.ingest_ecgs --n $(BENCH_N) --formats all --out benchmarks/results
 
 clean-data:
 	rm -rf $(IMNM_DATA_DIR)

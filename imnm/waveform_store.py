@@ -1,7 +1,8 @@
 """Column-wise storage of contract waveforms in Parquet shards.
 
 Each shard holds up to N ECGs as rows (`ecg_id`, `waveform`: fixed-size list of int16, 12 leads
-x 5000 samples, lead-major). Written once at ingestion; read in batches for training and scoring.
+x 5000 samples, lead-major), in row groups of a few hundred ECGs. Written once at ingestion, in
+bounded memory; read in batches for training and scoring.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ SHARD_SCHEMA = pa.schema([
     ("ecg_id", pa.string()),
     ("waveform", pa.list_(pa.int16(), WAVEFORM_VALUES)),
 ])
+# 128 ECGs are 15 MiB of int16: the writer's buffer, and one Parquet row group of a shard.
+DEFAULT_ROWS_PER_GROUP = 128
+# Dictionary encoding does not shrink microvolt samples (about 1%) and doubles the write time.
+SHARD_WRITE_OPTIONS: dict[str, object] = {"compression": "zstd", "use_dictionary": False}
 
 
 def waveforms_to_arrow(ecg_ids: Sequence[str], waveforms: np.ndarray) -> pa.Table:
@@ -42,14 +47,25 @@ def arrow_to_waveforms(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 class WaveformShardWriter:
-    """Appends contract waveforms and writes a shard every `rows_per_shard` ECGs."""
+    """Streams contract waveforms into Parquet shards of `rows_per_shard` ECGs.
 
-    def __init__(self, directory: Path, prefix: str, rows_per_shard: int = 1000) -> None:
+    ECGs are copied into a fixed buffer of `rows_per_group` waveforms and written as one Parquet
+    row group whenever it fills, so memory stays at one buffer however many ECGs pass through;
+    a shard is written to `<name>.parquet.tmp` and renamed when it is complete.
+    """
+
+    def __init__(self, directory: Path, prefix: str, rows_per_shard: int = 1000,
+                 rows_per_group: int = DEFAULT_ROWS_PER_GROUP) -> None:
+        if rows_per_shard < 1 or rows_per_group < 1:
+            raise ValueError("rows_per_shard and rows_per_group must be positive")
         self.directory = directory
         self.prefix = prefix
         self.rows_per_shard = rows_per_shard
+        self.rows_per_group = min(rows_per_group, rows_per_shard)
         self._ids: list[str] = []
-        self._waveforms: list[np.ndarray] = []
+        self._buffer: np.ndarray | None = None  # allocated on the first append
+        self._rows_in_shard = 0
+        self._writer: pq.ParquetWriter | None = None
         self._shard_index = 0
 
     def _shard_path(self) -> Path:
@@ -58,25 +74,50 @@ class WaveformShardWriter:
     def append(self, ecg_id: str, waveform: np.ndarray) -> tuple[Path, int]:
         """Queue one ECG; returns the shard it will be in and its row there."""
         check_waveform(waveform)
-        location = (self._shard_path(), len(self._ids))
+        if self._buffer is None:
+            self._buffer = np.empty((self.rows_per_group, N_LEADS, N_SAMPLES), dtype=np.int16)
+        location = (self._shard_path(), self._rows_in_shard)
+        self._buffer[len(self._ids)] = waveform
         self._ids.append(ecg_id)
-        self._waveforms.append(waveform)
-        if len(self._ids) >= self.rows_per_shard:
+        self._rows_in_shard += 1
+        if self._rows_in_shard >= self.rows_per_shard:
             self.flush()
+        elif len(self._ids) >= self.rows_per_group:
+            self._write_group()
         return location
 
-    def flush(self) -> None:
-        """Write the queued ECGs as one shard."""
-        if not self._ids:
+    def _write_group(self) -> None:
+        """Write the buffered ECGs as one row group of the current shard."""
+        if not self._ids or self._buffer is None:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if self._writer is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(_tmp_path(self._shard_path()), SHARD_SCHEMA,
+                                            **SHARD_WRITE_OPTIONS)
+        table = waveforms_to_arrow(self._ids, self._buffer[: len(self._ids)])
+        self._writer.write_table(table, row_group_size=len(self._ids))
+        self._ids = []
+
+    def flush(self) -> None:
+        """Write the queued ECGs and close the current shard; the next ECG starts a new one."""
+        self._write_group()
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._writer = None
         path = self._shard_path()
-        tmp = path.with_suffix(".parquet.tmp")
-        pq.write_table(waveforms_to_arrow(self._ids, np.stack(self._waveforms)), tmp,
-                       compression="zstd")
-        tmp.replace(path)
-        self._ids, self._waveforms = [], []
+        _tmp_path(path).replace(path)
+        self._rows_in_shard = 0
         self._shard_index += 1
+
+    def abort(self) -> None:
+        """Drop the queued ECGs and the unfinished shard (its temporary file is removed)."""
+        self._ids = []
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            _tmp_path(self._shard_path()).unlink(missing_ok=True)
+        self._rows_in_shard = 0
 
     def __enter__(self) -> WaveformShardWriter:
         return self
@@ -85,6 +126,12 @@ class WaveformShardWriter:
                  tb: TracebackType | None) -> None:
         if exc_type is None:
             self.flush()
+        else:
+            self.abort()
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_suffix(".parquet.tmp")
 
 
 def read_shard_rows(shard: Path, rows: Sequence[int]) -> np.ndarray:

@@ -29,6 +29,14 @@ from tasks.table_readers import TableFileError, read_table_file
 from warehouse.db import insert_many, open_warehouse, sql
 
 ECG_SHARD_ROWS = 1000
+# ECGs staged per batch: the shard writer's buffer (and row group) and one warehouse write.
+ECG_BATCH_ROWS = 128
+DELETE_STAGED_ECGS = "DELETE FROM staging.ecgs WHERE file_id IN (SELECT UNNEST(?::BIGINT[]))"
+MARK_ECG_FILES_STAGED = """
+UPDATE registry.source_files
+SET status = 'staged', status_reason = NULL, rows_staged = 1, rows_rejected = 0
+WHERE file_id IN (SELECT UNNEST(?::BIGINT[]))
+"""
 
 
 @dataclass(frozen=True)
@@ -117,32 +125,77 @@ def stage_table_file(con: duckdb.DuckDBPyConnection, ctx: RunContext, file: Regi
     return _mark_staged(con, ctx, file, rows.height, rejected_rows)
 
 
+def _widened_insert(name: str, n_rows: int) -> str:
+    """The one-row `INSERT ... VALUES (?, ...)` statement `name`, with `n_rows` value rows."""
+    head, _, values = sql(name).rpartition("VALUES")
+    return f"{head}VALUES " + ", ".join([values.strip()] * n_rows)
+
+
+def _stage_ecg_batch(con: duckdb.DuckDBPyConnection, ctx: RunContext,
+                     batch: list[tuple[RegisteredFile, list[object], datetime]]
+                     ) -> list[StageOutcome]:
+    """Staging rows, status and audit events of read ECG files, a few statements per batch.
+
+    Does per batch what `_mark_staged` does per file: idempotent delete + insert of the staging
+    rows, then row changes for re-deliveries, the `staged` status and one event per file.
+    """
+    if not batch:
+        return []
+    file_ids = [file.file_id for file, _, _ in batch]
+    con.execute(DELETE_STAGED_ECGS, [file_ids])
+    con.execute(_widened_insert("insert_staged_ecg", len(batch)),
+                [value for _, row, _ in batch for value in row])
+    notes = [record_row_changes(con, ctx, file) for file, _, _ in batch]
+    con.execute(MARK_ECG_FILES_STAGED, [file_ids])
+    con.execute(_widened_insert("insert_file_event", len(batch)), [
+        value for (file, _, staged_at), note in zip(batch, notes, strict=True)
+        for value in (ctx.run_id, file.site, file.relative_path, file.file_id, file.sha256,
+                      "staged", note, staged_at)])
+    return [StageOutcome(file.file_id, file.site, file.record_kind, file.relative_path,
+                         "staged", 1, 0) for file, _, _ in batch]
+
+
 def stage_ecg_files(con: duckdb.DuckDBPyConnection, ctx: RunContext, site: str,
                     files: list[RegisteredFile]) -> list[StageOutcome]:
-    """Normalize one site's new ECG files to the waveform contract and write them to shards."""
+    """Normalize one site's new ECG files to the waveform contract and write them to shards.
+
+    Streams: memory holds one ECG's samples plus the shard writer's buffer of `ECG_BATCH_ROWS`
+    waveforms, whatever the number of files; warehouse rows are written `ECG_BATCH_ROWS` at a
+    time. Unreadable files are quarantined; outcomes and audit events keep the files' order.
+    """
     mapping = ctx.site(site).kinds["ecgs"]
     outcomes: list[StageOutcome] = []
+    batch: list[tuple[RegisteredFile, list[object], datetime]] = []
     shard_dir = ctx.paths.waveforms / site
-    with WaveformShardWriter(shard_dir, prefix=ctx.run_id, rows_per_shard=ECG_SHARD_ROWS) as writer:
+    with WaveformShardWriter(shard_dir, prefix=ctx.run_id, rows_per_shard=ECG_SHARD_ROWS,
+                             rows_per_group=ECG_BATCH_ROWS) as writer:
         for file in files:
             try:
                 record = read_ecg(file.path, mapping.format)
                 waveform = normalize_to_contract(record)
             except EcgFileError as exc:
-                outcomes.append(_quarantine(con, ctx, file, str(exc)))
-                continue
+                reason: str | None = str(exc)
             except Exception as exc:  # a vendor parser failing in an unforeseen way
-                outcomes.append(_quarantine(con, ctx, file, f"{file.path}: unreadable ECG: {exc}"))
+                reason = f"{file.path}: unreadable ECG: {exc}"
+            else:
+                reason = None
+            if reason is not None:
+                # The batch before goes in first, so audit events keep the files' order.
+                outcomes.extend(_stage_ecg_batch(con, ctx, batch))
+                batch = []
+                outcomes.append(_quarantine(con, ctx, file, reason))
                 continue
             ecg_id = f"ecg-{file.sha256[:20]}"
             shard_path, shard_row = writer.append(ecg_id, waveform)
-            con.execute("DELETE FROM staging.ecgs WHERE file_id = ?", [file.file_id])
-            con.execute(sql("insert_staged_ecg"), [
+            batch.append((file, [
                 site, file.file_id, 1, record.patient_id, record.acquired_at, ecg_id,
                 mapping.format, record.sampling_hz, len(record.leads),
                 record.signal_uv.shape[1] / record.sampling_hz,
-                shard_path.relative_to(ctx.paths.root).as_posix(), shard_row])
-            outcomes.append(_mark_staged(con, ctx, file, 1, 0))
+                shard_path.relative_to(ctx.paths.root).as_posix(), shard_row], _now()))
+            if len(batch) >= ECG_BATCH_ROWS:
+                outcomes.extend(_stage_ecg_batch(con, ctx, batch))
+                batch = []
+        outcomes.extend(_stage_ecg_batch(con, ctx, batch))
     return outcomes
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: measured side by side with the plain alternative (see docs/performance.md)."""
