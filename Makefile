@@ -38,7 +38,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 # Ingestion benchmark, platform against a plain pandas + DuckDB loop (docs/performance.md).
-BENCH_N ?= 10000
+BENCH_N ?= 2500
 bench: setup
 	$(VENV)/bin/python -m benchmarks.ingest_ecgs --n $(BENCH_N) --formats all --out benchmarks/results
 

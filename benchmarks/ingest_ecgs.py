@@ -9,7 +9,7 @@ one run and each in a freshly spawned interpreter (so peak memory is the phase's
 * plain: `benchmarks.plain_ecg_readers` per file, one dict per ECG (12 float64 lead arrays)
   appended to a list, one `pandas.DataFrame`, inserted into DuckDB in one statement.
 
-Both phases run again at a smaller N to show how peak memory scales with N.
+Both phases run again at smaller Ns (N/4, N/16) to show how peak memory scales with N.
 
     python -m benchmarks.ingest_ecgs --n 10000 --formats all --out benchmarks/results
 """
@@ -47,7 +47,7 @@ from benchmarks._common import (
     run_in_fresh_process,
 )
 
-DEFAULT_N = 10_000
+DEFAULT_N = 2_500  # all formats in about a quarter of an hour on 2 cores (docs/performance.md)
 DEFAULT_OUT = Path("benchmarks/results")
 POOL_SIZE = 500  # distinct synthetic signals, reused across formats
 ROLL_STEP = 7  # each pass over the pool shifts the signal by this many samples: new content
@@ -56,8 +56,9 @@ FIRST_ACQUIRED = datetime(2020, 1, 1, 8, 0, 0)
 SITE = "bench"
 GENERATE_CHUNK = 200
 PROFILE_N = 2_000
-# Measured here: the plain phase peaks at about 2.4 MiB per ECG (the float64 frame, then
-# DuckDB's conversion of its array cells); it is not started where that would not fit.
+# Measured on 2 cores / 23.5 GiB: the plain phase peaks at 1.4-1.8 GiB for 625 ECGs and about
+# 5.5 GiB for 2,500 (the float64 frame, then DuckDB's conversion of its array cells). The
+# estimate below errs high; the phase is not started where it would not fit.
 PLAIN_MIB_PER_ECG = 2.5
 PLAIN_BASE_MIB = 1024
 PLAIN_MEMORY_HEADROOM = 0.8
