@@ -91,14 +91,14 @@ def _landed(site_root: Path, site: str, mapping: KindMapping, path: Path) -> Lan
     return LandedFile(site, mapping.kind, path.relative_to(site_root).as_posix(), parts)
 
 
-def unmatched_files(landing_root: Path, config: SiteConfig) -> list[str]:
-    """Files in the site's folder that no pattern claims (reported, never silently ignored)."""
+def unmatched_files(landing_root: Path, config: SiteConfig, landed: list[LandedFile]
+                    ) -> list[str]:
+    """Files in the site's folder that none of its `landed` files claims (reported, never
+    silently ignored); `landed` is the listing already made, so WFDB headers are read once."""
     site_root = landing_root / config.site
     if not site_root.is_dir():
         return []
-    claimed: set[Path] = set()
-    for landed in landed_files(landing_root, config):
-        claimed.update(landed.parts)
+    claimed = {part for file in landed for part in file.parts}
     return sorted(p.relative_to(site_root).as_posix() for p in site_root.rglob("*")
                   if p.is_file() and p not in claimed)
 
@@ -152,11 +152,12 @@ def discover_new_files(ctx: RunContext, retry_quarantined: bool = False
             # One transaction per site: a commit per file would dominate large ECG archives,
             # and a run that dies mid-site registers that site's files again next time.
             con.execute("BEGIN TRANSACTION")
-            for landed in landed_files(ctx.paths.landing, config):
+            site_files = list(landed_files(ctx.paths.landing, config))
+            for landed in site_files:
                 new = register_landed(con, ctx, landed, retry_quarantined)
                 if new is not None:
                     registered.append(new)
-            for orphan in unmatched_files(ctx.paths.landing, config):
+            for orphan in unmatched_files(ctx.paths.landing, config, site_files):
                 reason = f"matches no record kind pattern in {config.path.name}; not loaded"
                 con.execute(sql("insert_file_event"), [
                     ctx.run_id, config.site, orphan, None, None, "not_claimed", reason,

@@ -111,16 +111,14 @@ def hold_back_site_run_files(con: duckdb.DuckDBPyConnection, ctx: RunContext, si
 
     Returns how many files were held back (0: the site sent nothing new in this run).
     """
-    before = con.execute(sql("count_site_run_files_held_back"), [site, ctx.run_id]).fetchone()[0]
-    con.execute(sql("update_held_back_files"), [reason, site, ctx.run_id])
-    after = con.execute(sql("count_site_run_files_held_back"), [site, ctx.run_id]).fetchone()[0]
+    held = con.execute(sql("update_held_back_files"), [reason, site, ctx.run_id]).fetchall()
     now = datetime.now(UTC).replace(tzinfo=None)
     for file_id, restored_site, relative_path in con.execute(
             sql("update_restore_superseded_files"), [site, ctx.run_id]).fetchall():
         con.execute(sql("insert_file_event"), [
             ctx.run_id, restored_site, relative_path, file_id, None, "restored",
             "its correction was held back; this delivery is in effect again", now])
-    return after - before
+    return len(held)
 
 
 @task(name="harmonize into core", cache_policy=NO_CACHE)

@@ -392,21 +392,11 @@ def test_km_drops_incomplete_rows_and_validates() -> None:
 def test_a_divergent_cox_fit_is_refused_not_overflowed() -> None:
     """Nearly separated data (every death in the exposed group but one late one) must give a
     clear error, never an OverflowError or an infinite hazard ratio."""
-    import pandas as pd
-
-    from imnm.stats.survival import cox_hazard_ratios
-
     rng = np.random.default_rng(1)
-    n = 40
     exposed = np.r_[np.ones(20), np.zeros(20)]
     time = np.r_[rng.uniform(0.1, 1.0, 20), rng.uniform(5.0, 9.0, 20)]
     died = np.r_[np.ones(20), np.zeros(19), [1]]
     age = np.r_[rng.normal(80, 1, 20), rng.normal(40, 1, 20)]
     frame = pd.DataFrame({"t": time, "d": died, "x": exposed, "age": age})
-    try:
-        ratios = cox_hazard_ratios(frame, "t", "d", "x", ["age"])
-    except ValueError as exc:
-        assert "cannot be estimated" in str(exc) or "did not converge" in str(exc)
-    else:
-        assert all(np.isfinite([r.hazard_ratio, r.ci_low, r.ci_high]).all() for r in ratios)
-    assert n == len(frame)
+    with pytest.raises(ValueError, match="cannot be estimated|did not converge"):
+        cox_hazard_ratios(frame, "t", "d", "x", ["age"])

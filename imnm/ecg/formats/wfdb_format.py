@@ -112,12 +112,17 @@ def read_wfdb(path: Path) -> EcgRecord:
     if not header.is_file():
         raise EcgFileError(f"{path}: WFDB header {header.name} not found")
     try:
-        _check_signal_files(wfdb.rdheader(str(base)), base, path)
         record = wfdb.rdrecord(str(base), return_res=64)
-    except EcgFileError:
-        raise
     except Exception as exc:  # wfdb raises bare ValueError/IndexError/etc. on damaged records
+        # Only a failed read pays for a second header parse, to say precisely what is wrong.
+        try:
+            _check_signal_files(wfdb.rdheader(str(base)), base, path)
+        except EcgFileError:
+            raise
+        except Exception:
+            pass
         raise EcgFileError(f"{path}: unreadable WFDB record ({type(exc).__name__}: {exc})") from exc
+    _check_signal_files(record, base, path)
     if record.p_signal is None or record.sig_name is None:
         raise EcgFileError(f"{path}: WFDB record has no signals")
     selected = select_standard_leads(record.sig_name, path)
