@@ -6,6 +6,7 @@ from pathlib import Path
 
 from prefect import flow
 
+from imnm.scoring_config import load_scoring_settings
 from imnm.settings import pseudonym_key, resolve_data_paths
 from tasks.analyse import run_study_analyses
 from tasks.discover import discover_new_files
@@ -29,6 +30,7 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
     paths = resolve_data_paths(data_dir)
     params = StudyAParameters(cutoff=lvd_cutoff)
     key = pseudonym_key()
+    scoring = load_scoring_settings()
     model_version = current_model_version(paths)
     ctx = start_run(paths, "refresh", {"lvd_cutoff": lvd_cutoff},
                     Path(sites_dir) if sites_dir else None)
@@ -40,7 +42,7 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
         harmonized = harmonize_into_core(ctx, verdicts, key)
         harmonized = validate_core_and_apply_policy(ctx, key, harmonized)
         # Score and analyse
-        scored = score_new_ecgs(ctx, model_version)
+        scored = score_new_ecgs(ctx, model_version, scoring)
         results = run_study_analyses(ctx, model_version, params)
         # Publish
         release = publish_release(ctx, model_version, params, results, harmonized)

@@ -140,6 +140,55 @@ def read_shard_rows(shard: Path, rows: Sequence[int]) -> np.ndarray:
     return arrow_to_waveforms(table.column("waveform").take(pa.array(rows, pa.int64())))
 
 
+def iter_shard_rows(shard: Path, rows: Sequence[int], batch_size: int
+                    ) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(ecg_ids, waveforms) for the given rows of one shard, `batch_size` at a time, in row order.
+
+    Only the row groups that hold a wanted row are read, one at a time, so memory stays at one
+    row group plus one batch however large the shard and whichever rows are asked for.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    wanted = np.unique(np.asarray(rows, dtype=np.int64))
+    parquet = pq.ParquetFile(shard)
+    n_rows = parquet.metadata.num_rows
+    if wanted.size and (wanted[0] < 0 or wanted[-1] >= n_rows):
+        raise IndexError(f"{shard}: rows asked for outside 0..{n_rows - 1}")
+    group_ends = np.cumsum([parquet.metadata.row_group(i).num_rows
+                            for i in range(parquet.metadata.num_row_groups)])
+    pending_ids: list[str] = []
+    pending: list[np.ndarray] = []
+    pending_count = 0
+    group_start = 0
+    for group, group_end in enumerate(group_ends):
+        in_group = wanted[(wanted >= group_start) & (wanted < group_end)] - group_start
+        group_start = int(group_end)
+        if not in_group.size:
+            continue
+        table = parquet.read_row_group(group, columns=["ecg_id", "waveform"])
+        if in_group.size < table.num_rows:
+            table = table.take(pa.array(in_group))
+        ids = table.column("ecg_id").to_pylist()
+        waves = arrow_to_waveforms(table.column("waveform"))
+        start = 0
+        while start < len(ids):
+            take = min(batch_size - pending_count, len(ids) - start)
+            pending_ids.extend(ids[start:start + take])
+            pending.append(waves[start:start + take])
+            pending_count += take
+            start += take
+            if pending_count == batch_size:
+                yield pending_ids, _stack(pending)
+                pending_ids, pending, pending_count = [], [], 0
+    if pending_count:
+        yield pending_ids, _stack(pending)
+
+
+def _stack(parts: list[np.ndarray]) -> np.ndarray:
+    """One array from row-group slices, copying only when there is more than one."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
 def iter_shard_batches(shard: Path, batch_size: int) -> Iterator[tuple[list[str], np.ndarray]]:
     """(ecg_ids, waveforms) batches streamed from one shard in bounded memory."""
     parquet = pq.ParquetFile(shard)

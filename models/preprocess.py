@@ -18,6 +18,8 @@ Steps, in order:
 4. a fixed scale: one model input unit is one millivolt (ECG deflections are then of order 1);
 5. transpose to time-major, channels-last float32: (n, `N_SAMPLES`, `N_LEADS`).
 
+Filtering runs in float32, the model's own precision: it is four times faster than float64 and
+differs from it by under 0.001 mV (tests/test_model_preprocess_real_ecg.py).
 `sosfiltfilt` runs the filters forwards and backwards: the attenuation is squared (about -6 dB
 at the corner frequencies) and no phase shift moves waves in time. The low-pass order is high
 because 50 Hz lies close above the corner. Each record is extended by `EDGE_PAD_SECONDS` of odd
@@ -40,7 +42,7 @@ from imnm.ecg.contract import (
     WaveformContractError,
 )
 
-PREPROCESSING_VERSION: Final[str] = "hp0.5hz-o2_lp40hz-o8_zerophase_clip10mv_v1"
+PREPROCESSING_VERSION: Final[str] = "hp0.5hz-o2_lp40hz-o8_zerophase_clip10mv_f32_v2"
 MICROVOLTS_PER_MILLIVOLT: Final[float] = 1000.0
 HIGHPASS_HZ: Final[float] = 0.5
 HIGHPASS_ORDER: Final[int] = 2
@@ -56,7 +58,7 @@ _FILTER_SOS: Final[np.ndarray] = np.vstack(
         butter(HIGHPASS_ORDER, HIGHPASS_HZ, btype="highpass", fs=SAMPLING_HZ, output="sos"),
         butter(LOWPASS_ORDER, LOWPASS_HZ, btype="lowpass", fs=SAMPLING_HZ, output="sos"),
     ]
-)
+).astype(MODEL_INPUT_DTYPE)
 _EDGE_PAD_SAMPLES: Final[int] = round(EDGE_PAD_SECONDS * SAMPLING_HZ)
 
 
@@ -67,11 +69,12 @@ def preprocess_batch(waveforms_uv: np.ndarray) -> np.ndarray:
     batch size or composition.
     """
     _check_batch(waveforms_uv)
-    signal_mv = waveforms_uv.astype(np.float64) / MICROVOLTS_PER_MILLIVOLT
+    signal_mv = waveforms_uv.astype(MODEL_INPUT_DTYPE)
+    signal_mv /= MODEL_INPUT_DTYPE(MICROVOLTS_PER_MILLIVOLT)
     if signal_mv.shape[0] > 0:
         signal_mv = sosfiltfilt(_FILTER_SOS, signal_mv, axis=-1, padlen=_EDGE_PAD_SAMPLES)
     np.clip(signal_mv, -CLIP_MV, CLIP_MV, out=signal_mv)
-    signal_mv /= MILLIVOLTS_PER_INPUT_UNIT
+    signal_mv /= MODEL_INPUT_DTYPE(MILLIVOLTS_PER_INPUT_UNIT)
     return np.ascontiguousarray(signal_mv.transpose(0, 2, 1), dtype=MODEL_INPUT_DTYPE)
 
 

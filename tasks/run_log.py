@@ -35,6 +35,8 @@ class RefreshSummary:
     sites: list[SiteRunSummary] = field(default_factory=list)
     ecgs_scored: int = 0
     model_version: str = ""
+    scoring_engine: str = ""
+    scoring_ecgs_per_second: float = 0.0
     release_id: str = ""
     release_is_new: bool = False
     auc: float | None = None

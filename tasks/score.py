@@ -1,27 +1,40 @@
-"""Score: run the current AI-ECG model over every ECG it has not scored yet.
+"""Score: run the current AI-ECG model over every core ECG it has not scored yet.
 
-Incremental by content: an ECG already scored by this model version is never scored again.
-Waveforms are read shard by shard from Parquet, in batches, and scores are committed per batch
-so an interrupted run keeps what it finished.
+Incremental by content: an ECG already scored by this model version is never scored again, so
+switching the current model rescores everything once. Work is planned per waveform shard; the
+waveforms stream from Parquet through `models.batch_scoring` and scores go back in bulk (one
+Arrow insert per batch, committed as it lands, so an interrupted run keeps what it finished).
+
+Two engines: in the refresh's own process, or fanned out over shards on Dask workers
+(`flows/score_ecgs.py`); both use the same reader and the same scoring stream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import groupby
+from logging import Logger, LoggerAdapter
+from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from imnm.waveform_store import read_shard_rows
+from imnm.progress import Progress
+from imnm.scoring_config import ScoringSettings
+from imnm.settings import DataPaths
+from imnm.waveform_store import iter_shard_rows
 from tasks.context import RunContext
 from warehouse.db import open_warehouse, sql
 
-SCORE_BATCH = 256
+SCORES_VIEW = "new_lvd_scores"
+
+
+class ShardContentError(RuntimeError):
+    """A waveform shard does not hold the ECGs the warehouse says it holds."""
 
 
 @dataclass(frozen=True)
@@ -31,46 +44,138 @@ class ScoreSummary:
     model_version: str
     scored_now: int
     already_scored: int
+    engine: str = "in-process"
+    ecgs_per_second: float = 0.0
 
 
-def unscored_ecgs(con: duckdb.DuckDBPyConnection, model_version: str
-                  ) -> list[tuple[str, str, int]]:
-    """(ecg_id, shard, row) of every core ECG this model version has not scored, shard-ordered."""
-    return con.execute(sql("select_unscored_ecgs"), [model_version]).fetchall()
+@dataclass(frozen=True)
+class ShardWork:
+    """The unscored ECGs of one shard: the shard's path (relative to the data directory), and
+    the rows and ids the warehouse records for them, in row order."""
+
+    shard: str
+    rows: tuple[int, ...]
+    ecg_ids: tuple[str, ...]
 
 
-def score_batches(todo: list[tuple[str, str, int]], batch_size: int
-                  ) -> Iterator[tuple[list[str], str, list[int]]]:
-    """Batches of (ecg_ids, shard, rows), never mixing shards, so each read is one file."""
-    for shard, group in groupby(todo, key=lambda item: item[1]):
-        items = list(group)
-        for start in range(0, len(items), batch_size):
-            chunk = items[start:start + batch_size]
-            yield [i[0] for i in chunk], shard, [i[2] for i in chunk]
+@dataclass(frozen=True)
+class ShardScores:
+    """P(LVD) for the ECGs of one `ShardWork`, in the same order."""
+
+    ecg_ids: tuple[str, ...]
+    p_lvd: np.ndarray
+
+
+def unscored_shards(con: duckdb.DuckDBPyConnection, model_version: str) -> list[tuple[str, int]]:
+    """(shard, number of unscored ECGs) for every shard with work for this model version."""
+    return con.execute(sql("select_unscored_shards"), {"model_version": model_version}).fetchall()
+
+
+def plan_shard(con: duckdb.DuckDBPyConnection, model_version: str, shard: str) -> ShardWork:
+    """The unscored ECGs of one shard."""
+    found = con.execute(sql("select_unscored_ecgs"),
+                        {"model_version": model_version, "shard": shard}).fetchnumpy()
+    return ShardWork(shard, tuple(int(r) for r in found["waveform_row"]),
+                     tuple(str(i) for i in found["ecg_id"]))
+
+
+def read_shard_work(data_root: Path, work: ShardWork, batch_size: int
+                    ) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(ecg_ids, waveforms) batches of one shard's work, each id checked against the shard."""
+    position = 0
+    for ids, waveforms in iter_shard_rows(data_root / work.shard, work.rows, batch_size):
+        expected = work.ecg_ids[position:position + len(ids)]
+        if tuple(ids) != expected:
+            raise ShardContentError(f"{work.shard}: rows hold {ids[:3]}..., the warehouse "
+                                    f"expects {list(expected[:3])}...")
+        position += len(ids)
+        yield ids, waveforms
+
+
+def write_scores(con: duckdb.DuckDBPyConnection, ecg_ids: Iterable[str], p_lvd: np.ndarray,
+                 model_version: str, run_id: str) -> None:
+    """Insert one batch of scores in bulk and commit it."""
+    table = pa.table({"ecg_id": pa.array(list(ecg_ids), pa.string()),
+                      "p_lvd": pa.array(np.asarray(p_lvd, dtype=np.float64))})
+    con.register(SCORES_VIEW, table)
+    try:
+        con.execute(sql("insert_ecg_lvd_scores"), {
+            "model_version": model_version, "run_id": run_id,
+            "scored_at": datetime.now(UTC).replace(tzinfo=None)})
+    finally:
+        con.unregister(SCORES_VIEW)
+
+
+def scoring_options(settings: ScoringSettings) -> object:
+    """The engine's options from the settings (imports the model package lazily)."""
+    from models.batch_scoring import ScoringOptions
+
+    return ScoringOptions(batch_size=settings.batch_size,
+                          prefetch_batches=max(settings.prefetch_batches,
+                                               settings.preprocess_threads),
+                          preprocess_threads=settings.preprocess_threads,
+                          precision=settings.precision)  # type: ignore[arg-type]
+
+
+@task(name="score one shard", cache_policy=NO_CACHE, retries=1)
+def score_shard(data_root: str, work: ShardWork, registry_root: str, model_version: str,
+                settings: ScoringSettings) -> ShardScores:
+    """Score one shard's unscored ECGs where this task runs (a Dask worker); the worker keeps
+    the loaded model for its next shard."""
+    from models.batch_scoring import limit_backend_threads, load_registered_model, score_stream
+
+    limit_backend_threads(settings.dask_threads_per_worker)
+    model = load_registered_model(registry_root, model_version, settings.precision)
+    options = scoring_options(settings)
+    batches = read_shard_work(Path(data_root), work, settings.batch_size)
+    scored = list(score_stream(model, batches, options))  # type: ignore[arg-type]
+    p_lvd = (np.concatenate([p for _, p in scored]) if scored
+             else np.empty(0, dtype=np.float32))
+    return ShardScores(work.ecg_ids, p_lvd)
+
+
+def score_unscored(con: duckdb.DuckDBPyConnection, paths: DataPaths, model_version: str,
+                   settings: ScoringSettings, run_id: str, logger: Logger | LoggerAdapter
+                   ) -> ScoreSummary:
+    """Score every ECG the model has not scored, in this process, streaming over all shards;
+    plain function (no Prefect run needed), so benchmarks time exactly what a refresh runs."""
+    from models.batch_scoring import load_registered_model, score_stream
+
+    already = con.execute(sql("count_scored_ecgs"), [model_version]).fetchone()[0]
+    shards = unscored_shards(con, model_version)
+    total = sum(n for _, n in shards)
+    if not total:
+        logger.info("no ECG left to score for model %s", model_version)
+        return ScoreSummary(model_version, 0, already)
+    model = load_registered_model(str(paths.models), model_version, settings.precision)
+    planner = con.cursor()  # the reading thread plans each shard on its own cursor
+    batches = (batch for shard, _ in shards
+               for batch in read_shard_work(paths.root, plan_shard(planner, model_version, shard),
+                                            settings.batch_size))
+    with Progress(f"scoring with {model_version}", total, logger) as progress:
+        for ecg_ids, p_lvd in score_stream(model, batches, scoring_options(settings)):
+            write_scores(con, ecg_ids, p_lvd, model_version, run_id)
+            progress.advance(len(ecg_ids))
+    return ScoreSummary(model_version, total, already, "in-process", progress.rate)
 
 
 @task(name="score new ECGs", cache_policy=NO_CACHE)
-def score_new_ecgs(ctx: RunContext, model_version: str) -> ScoreSummary:
-    """Score every ECG the current model has not scored and store P(LVD) per ECG and version."""
-    from models.registry import ModelRegistry
-    from models.training import predict_lvd_probability
-
-    logger = get_run_logger()
+def score_in_process(ctx: RunContext, model_version: str, settings: ScoringSettings
+                     ) -> ScoreSummary:
+    """Score every ECG the model has not scored, in the refresh's own process."""
     with open_warehouse(ctx.paths.warehouse) as con:
-        todo = unscored_ecgs(con, model_version)
-        already = con.execute(sql("count_scored_ecgs"), [model_version]).fetchone()[0]
-        if not todo:
-            logger.info("no ECG left to score for model %s", model_version)
-            return ScoreSummary(model_version, 0, already)
-        model = ModelRegistry(ctx.paths.models).load(model_version)
-        done = 0
-        for ecg_ids, shard, rows in score_batches(todo, SCORE_BATCH):
-            waveforms = read_shard_rows(ctx.paths.root / shard, rows)
-            probabilities = np.asarray(predict_lvd_probability(model, waveforms), dtype=float)
-            now = datetime.now(UTC).replace(tzinfo=None)
-            con.executemany(sql("insert_ecg_lvd_score"), [
-                (ecg_id, model_version, float(p), now, ctx.run_id)
-                for ecg_id, p in zip(ecg_ids, probabilities, strict=True)])
-            done += len(ecg_ids)
-            logger.info("scored %d/%d ECGs with %s", done, len(todo), model_version)
-    return ScoreSummary(model_version, done, already)
+        return score_unscored(con, ctx.paths, model_version, settings, ctx.run_id,
+                              get_run_logger())
+
+
+def score_new_ecgs(ctx: RunContext, model_version: str, settings: ScoringSettings
+                   ) -> ScoreSummary:
+    """Score what the model has not scored: on Dask when configured and there is enough work
+    to repay starting workers, otherwise in this process."""
+    with open_warehouse(ctx.paths.warehouse) as con:
+        n_unscored = sum(n for _, n in unscored_shards(con, model_version))
+    if settings.engine == "dask" and n_unscored >= settings.dask_min_ecgs:
+        from flows.score_ecgs import score_on_dask
+
+        return score_on_dask(ctx, model_version, settings)
+    return score_in_process(ctx, model_version, settings)

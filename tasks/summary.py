@@ -27,6 +27,8 @@ def summarize_refresh(ctx: RunContext, scored: ScoreSummary, results: StudyAResu
         sites=site_summaries(ctx),
         ecgs_scored=scored.scored_now,
         model_version=scored.model_version,
+        scoring_engine=scored.engine if scored.scored_now else "",
+        scoring_ecgs_per_second=round(scored.ecgs_per_second, 1),
         release_id=release.release_id,
         release_is_new=release.is_new,
         auc=accuracy.get("auc"),
@@ -48,7 +50,10 @@ def format_summary(summary: RefreshSummary) -> str:
         lines.append(f"{s.site:<12}{s.files_loaded:>8}{s.files_skipped:>9}"
                      f"{s.files_quarantined:>10}{s.rows_staged:>8}{s.rows_rejected:>10}")
     lines.append("")
-    lines.append(f"ECGs scored this run: {summary.ecgs_scored} (model {summary.model_version})")
+    engine = (f", {summary.scoring_engine}, {summary.scoring_ecgs_per_second:.0f} ECG/s"
+              if summary.scoring_engine else "")
+    lines.append(f"ECGs scored this run: {summary.ecgs_scored} (model {summary.model_version}"
+                 f"{engine})")
     for site, checks in summary.held_back_sites.items():
         lines.append(f"Held back: {site} (blocking checks: {', '.join(checks)})")
     state = "new release" if summary.release_is_new else "no new input; latest release is"
