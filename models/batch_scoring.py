@@ -34,9 +34,9 @@ Precision = Literal["float32", "mixed_bfloat16", "mixed_float16"]
 PRECISIONS: Final[tuple[str, ...]] = ("float32", "mixed_bfloat16", "mixed_float16")
 DEFAULT_BATCH_SIZE: Final[int] = 256
 DEFAULT_PREFETCH_BATCHES: Final[int] = 2
-# Mixed precision must keep every score within this of the float32 score to be used (measured
-# per model on a probe batch by `check_precision`); documented in docs/ai-ecg.md.
-MIXED_PRECISION_TOLERANCE: Final[float] = 0.01
+# Mixed precision is used only if it keeps every score of a probe batch within this of the
+# float32 score: a tenth of study A's 1% P(LVD) cutoff (`check_precision`; docs/ai-ecg.md).
+MIXED_PRECISION_TOLERANCE: Final[float] = 0.001
 
 IdsAndWaveforms = tuple[Sequence[str], np.ndarray]
 
@@ -142,13 +142,29 @@ def check_precision(model: keras.Model, precision: Precision, probe_uv: np.ndarr
 
 
 @lru_cache(maxsize=2)
-def load_registered_model(registry_root: str, version: str, precision: Precision = "float32"
-                          ) -> keras.Model:
-    """A registered model, loaded (sha256 checked) once per process and precision; Dask workers
-    keep it between the shards they score."""
+def load_registered_model(registry_root: str, version: str) -> keras.Model:
+    """A registered model, loaded (sha256 checked) once per process; Dask workers keep it
+    between the shards they score."""
     from models.registry import ModelRegistry
 
-    return with_precision(ModelRegistry(Path(registry_root)).load(version), precision)
+    return ModelRegistry(Path(registry_root)).load(version)
+
+
+_AT_PRECISION: dict[tuple[str, str, str], keras.Model] = {}
+
+
+def registered_model_at_precision(registry_root: str, version: str, precision: Precision,
+                                  probe_uv: np.ndarray) -> keras.Model:
+    """The registered model computing at `precision`; a reduced precision is first checked
+    against float32 on `probe_uv` (real waveforms about to be scored) and refused if it moves
+    any score by more than `MIXED_PRECISION_TOLERANCE`. Kept per process once checked."""
+    key = (registry_root, version, precision)
+    if key not in _AT_PRECISION:
+        model = load_registered_model(registry_root, version)
+        if precision != "float32":
+            check_precision(model, precision, probe_uv)
+        _AT_PRECISION[key] = with_precision(model, precision)
+    return _AT_PRECISION[key]
 
 
 def limit_backend_threads(threads: int) -> None:

@@ -53,7 +53,7 @@ CLIP_MV: Final[float] = 10.0
 MILLIVOLTS_PER_INPUT_UNIT: Final[float] = 1.0
 MODEL_INPUT_DTYPE: Final[type[np.float32]] = np.float32
 
-_FILTER_SOS: Final[np.ndarray] = np.vstack(
+FILTER_SOS: Final[np.ndarray] = np.vstack(
     [
         butter(HIGHPASS_ORDER, HIGHPASS_HZ, btype="highpass", fs=SAMPLING_HZ, output="sos"),
         butter(LOWPASS_ORDER, LOWPASS_HZ, btype="lowpass", fs=SAMPLING_HZ, output="sos"),
@@ -72,7 +72,7 @@ def preprocess_batch(waveforms_uv: np.ndarray) -> np.ndarray:
     signal_mv = waveforms_uv.astype(MODEL_INPUT_DTYPE)
     signal_mv /= MODEL_INPUT_DTYPE(MICROVOLTS_PER_MILLIVOLT)
     if signal_mv.shape[0] > 0:
-        signal_mv = sosfiltfilt(_FILTER_SOS, signal_mv, axis=-1, padlen=_EDGE_PAD_SAMPLES)
+        signal_mv = sosfiltfilt(FILTER_SOS, signal_mv, axis=-1, padlen=_EDGE_PAD_SAMPLES)
     np.clip(signal_mv, -CLIP_MV, CLIP_MV, out=signal_mv)
     signal_mv /= MODEL_INPUT_DTYPE(MILLIVOLTS_PER_INPUT_UNIT)
     return np.ascontiguousarray(signal_mv.transpose(0, 2, 1), dtype=MODEL_INPUT_DTYPE)

@@ -106,6 +106,19 @@ def write_scores(con: duckdb.DuckDBPyConnection, ecg_ids: Iterable[str], p_lvd: 
         con.unregister(SCORES_VIEW)
 
 
+def model_for(data_root: Path, work: ShardWork, registry_root: str, model_version: str,
+              settings: ScoringSettings) -> object:
+    """The registered model at the configured precision; a reduced precision is checked first
+    on up to one batch of the ECGs about to be scored."""
+    from models.batch_scoring import registered_model_at_precision
+
+    probe = np.empty((0,), dtype=np.int16)
+    if settings.precision != "float32":
+        probe = next(read_shard_work(data_root, work, settings.batch_size))[1]
+    return registered_model_at_precision(registry_root, model_version,
+                                         settings.precision, probe)  # type: ignore[arg-type]
+
+
 def scoring_options(settings: ScoringSettings) -> object:
     """The engine's options from the settings (imports the model package lazily)."""
     from models.batch_scoring import ScoringOptions
@@ -122,10 +135,10 @@ def score_shard(data_root: str, work: ShardWork, registry_root: str, model_versi
                 settings: ScoringSettings) -> ShardScores:
     """Score one shard's unscored ECGs where this task runs (a Dask worker); the worker keeps
     the loaded model for its next shard."""
-    from models.batch_scoring import limit_backend_threads, load_registered_model, score_stream
+    from models.batch_scoring import limit_backend_threads, score_stream
 
     limit_backend_threads(settings.dask_threads_per_worker)
-    model = load_registered_model(registry_root, model_version, settings.precision)
+    model = model_for(Path(data_root), work, registry_root, model_version, settings)
     options = scoring_options(settings)
     batches = read_shard_work(Path(data_root), work, settings.batch_size)
     scored = list(score_stream(model, batches, options))  # type: ignore[arg-type]
@@ -139,7 +152,7 @@ def score_unscored(con: duckdb.DuckDBPyConnection, paths: DataPaths, model_versi
                    ) -> ScoreSummary:
     """Score every ECG the model has not scored, in this process, streaming over all shards;
     plain function (no Prefect run needed), so benchmarks time exactly what a refresh runs."""
-    from models.batch_scoring import load_registered_model, score_stream
+    from models.batch_scoring import score_stream
 
     already = con.execute(sql("count_scored_ecgs"), [model_version]).fetchone()[0]
     shards = unscored_shards(con, model_version)
@@ -147,7 +160,8 @@ def score_unscored(con: duckdb.DuckDBPyConnection, paths: DataPaths, model_versi
     if not total:
         logger.info("no ECG left to score for model %s", model_version)
         return ScoreSummary(model_version, 0, already)
-    model = load_registered_model(str(paths.models), model_version, settings.precision)
+    model = model_for(paths.root, plan_shard(con, model_version, shards[0][0]),
+                      str(paths.models), model_version, settings)
     planner = con.cursor()  # the reading thread plans each shard on its own cursor
     batches = (batch for shard, _ in shards
                for batch in read_shard_work(paths.root, plan_shard(planner, model_version, shard),

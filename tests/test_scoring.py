@@ -204,3 +204,16 @@ def test_dask_scores_equal_single_process_scores(network: Network) -> None:
                                np.array([reference[i] for i in ids])))
     # One TensorFlow thread per worker against two in this process: float32 round-off only.
     assert difference <= 1e-6
+
+
+def test_mixed_precision_is_checked_against_float32_before_use(model) -> None:  # noqa: ANN001
+    from models.batch_scoring import check_precision, with_precision
+
+    probe = random_waveforms(8, seed=6)
+    reduced = with_precision(model, "mixed_float16")
+    assert reduced.layers[-1].dtype_policy.compute_dtype == "float32"
+    assert reduced.layers[1].dtype_policy.compute_dtype == "float16"
+    moved = check_precision(model, "mixed_float16", probe, tolerance=1.0)
+    assert 0.0 < moved < 0.01
+    with pytest.raises(ValueError, match="mixed_float16 moves scores"):
+        check_precision(model, "mixed_float16", probe, tolerance=moved / 2)
