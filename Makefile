@@ -5,7 +5,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 IMNM := $(VENV)/bin/imnm
 # The committed demo model (synthetic training data; not clinically valid). Reproduce it with
-# `imnm model train --ecgs 3000 --epochs 10 --seed 7` (see models/README.md).
+# `imnm model train --demo-archive --ecgs 3000 --epochs 10 --seed 7` (see
+# docs/model-training.md and models/demo_artifact/README.md).
 DEMO_MODEL_DIR := $(firstword $(wildcard models/demo_artifact/*/))
 
 export UV_PYTHON_DOWNLOADS := never

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imnm.settings import (
     CONFIG_DIR,
@@ -20,6 +21,9 @@ from imnm.settings import (
     resolve_data_paths,
 )
 from imnm.siteconfig import load_site_configs, load_vocabularies
+
+if TYPE_CHECKING:
+    from models.registry import ModelCard
 
 DEFAULT_CRON = "0 2 * * *"
 
@@ -103,26 +107,42 @@ def cmd_dq(args: argparse.Namespace) -> int:
     return 0
 
 
+TRAINING_LABELS = ("ef_le_35", "lvd_broad")  # tasks.training_set.LABELS, without importing it
+DEMO_ARCHIVE_ECGS = 3000
+
+
 def cmd_model_train(args: argparse.Namespace) -> int:
+    """Train, evaluate and register a model from a warehouse or the demo training archive."""
+    if args.ecgs is not None and not args.demo_archive:
+        raise ValueError("--ecgs sets the size of the demo archive: use it with --demo-archive")
     paths = _paths(args)
-    from flows.train_model import train_demo_model
-
     if args.if_missing:
-        from models.registry import ModelRegistry, RegistryError
-
-        try:
-            current = ModelRegistry(paths.models).current().version
+        current = _usable_current_model(paths)
+        if current is not None:
             print(f"Current model: {current} (not retrained)")
             return 0
-        except RegistryError:
-            pass
-    registered = train_demo_model(data_dir=str(paths.root), n_ecgs=args.ecgs,
-                                  epochs=args.epochs, seed=args.seed)
-    print(f"Registered and set current: {registered}")
+    from flows.train_model import train_demo_model, train_model
+    from tasks.training_set import WarehouseBusyError
+
+    try:
+        if args.demo_archive:
+            version = train_demo_model(
+                data_dir=str(paths.root), n_ecgs=args.ecgs or DEMO_ARCHIVE_ECGS,
+                epochs=args.epochs, seed=args.seed, label=args.label,
+                pair_window_days=args.window_days, set_current=args.set_current)
+        else:
+            version = train_model(
+                data_dir=str(paths.root), warehouse=args.warehouse, label=args.label,
+                pair_window_days=args.window_days, epochs=args.epochs, seed=args.seed,
+                set_current=args.set_current, synthetic=True if args.synthetic_data else None)
+    except WarehouseBusyError as exc:
+        raise ValueError(str(exc)) from exc
+    print(f"Registered {version}{' and set it current' if args.set_current else ''}")
     return 0
 
 
 def cmd_model_list(args: argparse.Namespace) -> int:
+    """Every registered version, the current one marked, each with its card's summary."""
     from models.registry import ModelRegistry, RegistryError
 
     registry = ModelRegistry(resolve_data_paths(args.data_dir).models)
@@ -132,24 +152,56 @@ def cmd_model_list(args: argparse.Namespace) -> int:
         current = None
     models = registry.list()
     if not models:
-        print("no models registered: run `imnm model train`")
+        print("no models registered: run `imnm model train` or `imnm model import`")
     for model in models:
         marker = "*" if model.version == current else " "
-        print(f"{marker} {model.version}  sha256 {model.card.sha256[:16]}  "
-              f"created {model.card.created_at}")
+        print(f"{marker} {model.version}{'  (current)' if marker == '*' else ''}")
+        for line in card_summary(model.card):
+            print(f"    {line}")
+    return 0
+
+
+def cmd_model_show(args: argparse.Namespace) -> int:
+    """Print one version's whole card (JSON)."""
+    from models.registry import ModelRegistry, RegistryError
+
+    try:
+        registered = ModelRegistry(resolve_data_paths(args.data_dir).models).get(args.version)
+    except RegistryError as exc:
+        raise ValueError(str(exc)) from exc
+    print(registered.card.to_json(), end="")
+    return 0
+
+
+def cmd_model_use(args: argparse.Namespace) -> int:
+    """Make a registered version current, if it reads the input this platform prepares."""
+    from models.registry import InputContract, ModelRegistry, RegistryError, contract_differences
+
+    registry = ModelRegistry(resolve_data_paths(args.data_dir).models)
+    try:
+        registered = registry.get(args.version)
+    except RegistryError as exc:
+        raise ValueError(str(exc)) from exc
+    differences = contract_differences(registered.card.input_contract, InputContract.current())
+    if differences:
+        raise ValueError(f"model {args.version} expects other input than this platform "
+                         f"prepares ({'; '.join(differences)}); it cannot be made current")
+    registry.set_current(registered.version)
+    print(f"Current model: {registered.version}")
     return 0
 
 
 def cmd_model_import(args: argparse.Namespace) -> int:
+    """Register a model file made elsewhere after checking its card's contract and sha256."""
     from models.registry import ModelRegistry, RegistryError
 
-    registry = ModelRegistry(resolve_data_paths(args.data_dir).models)
+    paths = resolve_data_paths(args.data_dir)
+    registry = ModelRegistry(paths.models)
     if args.if_missing:
-        try:
-            print(f"Current model: {registry.current().version} (nothing imported)")
+        current = _usable_current_model(paths)
+        if current is not None:
+            print(f"Current model: {current} (nothing imported)")
             return 0
-        except RegistryError:
-            pass
     try:
         registered = registry.import_artifact(Path(args.model_file), Path(args.card))
     except RegistryError as exc:
@@ -159,6 +211,63 @@ def cmd_model_import(args: argparse.Namespace) -> int:
     print(f"Imported {registered.version} (sha256 {registered.card.sha256[:16]}...)"
           f"{' and set current' if args.set_current or args.if_missing else ''}")
     return 0
+
+
+def _usable_current_model(paths: DataPaths) -> str | None:
+    """The current model's version if it reads this platform's input, else None."""
+    from models.registry import InputContract, ModelRegistry, RegistryError, contract_differences
+
+    try:
+        current = ModelRegistry(paths.models).current()
+    except RegistryError:
+        return None
+    if contract_differences(current.card.input_contract, InputContract.current()):
+        print(f"Current model {current.version} expects another input contract; replacing it")
+        return None
+    return current.version
+
+
+def card_summary(card: ModelCard) -> list[str]:
+    """A model card in a few lines: label, training data, test metrics with CIs, calibration,
+    preprocessing and clinical validity (missing metrics shown as n/a)."""
+    data, metrics = card.training_data, card.metrics
+    label = f"{data.label}: " if data.label else ""
+    training = (f"train {data.n_ecgs} ECGs / {data.n_patients} patients / {data.n_positive} "
+                "positive")
+    for name, counts in (data.splits or {}).items():
+        if name != "train":
+            training += f"; {name} {counts.n_ecgs} / {counts.n_patients} / {counts.n_positive}"
+    training += "; SYNTHETIC data" if data.synthetic else "; real data"
+    cutoff = metrics.get("test_cutoff")
+    at_cutoff = f"P(LVD) > {cutoff * 100:g}%" if cutoff is not None else "cutoff n/a"
+    return [
+        f"created {card.created_at}  sha256 {(card.sha256 or '')[:16]}  code {card.code_version}",
+        f"label: {label}{card.label_definition}",
+        f"training data: {training}",
+        f"test split (95% CIs): AUC {_with_ci(metrics, 'test_auc', '.3f')} [DeLong]; at "
+        f"{at_cutoff}: sensitivity {_with_ci(metrics, 'test_sensitivity', '.1%')}, "
+        f"specificity {_with_ci(metrics, 'test_specificity', '.1%')} [Wilson]",
+        f"calibration: slope {_with_ci(metrics, 'test_calibration_slope', '.2f')}, intercept "
+        f"{_with_ci(metrics, 'test_calibration_intercept', '.2f')}, Brier "
+        f"{_number(metrics.get('test_brier'), '.4f')}; mean P(LVD) "
+        f"{_number(metrics.get('test_mean_p_lvd'), '.1%')} vs observed "
+        f"{_number(metrics.get('test_observed_rate'), '.1%')}",
+        f"preprocessing: {card.input_contract.preprocessing_version}",
+        f"clinical validity: {card.clinical_validity}",
+    ]
+
+
+def _with_ci(metrics: dict[str, float], name: str, spec: str) -> str:
+    """`estimate (low-high)` of a metric and its CI bounds, or n/a."""
+    estimate = _number(metrics.get(name), spec)
+    low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
+    if low is None or high is None:
+        return estimate
+    return f"{estimate} ({_number(low, spec)} to {_number(high, spec)})"
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -214,16 +323,36 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also print the checks' recall on the demo's injected defects")
     dq.set_defaults(handler=cmd_dq)
 
-    model = commands.add_parser("model", help="train and list AI-ECG models")
+    model = commands.add_parser("model", help="train, list, show, choose and import AI-ECG "
+                                "models")
     model_commands = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
-    train = model_commands.add_parser("train", help="train the demo model on the synthetic "
-                                      "training centre and make it current")
+    train = model_commands.add_parser(
+        "train", help="train on ECG/echo pairs of a warehouse (default: the data directory's), "
+        "evaluate on held-out patients and register the model")
     _add_data_dir(train)
-    train.add_argument("--ecgs", type=int, default=3000, help="training-centre ECGs")
-    train.add_argument("--epochs", type=int, default=10)
-    train.add_argument("--seed", type=int, default=7)
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--warehouse", help="warehouse file to read pairs from (waveform shard "
+                        "paths are relative to its folder)")
+    source.add_argument("--demo-archive", action="store_true",
+                        help="build (once) and use the synthetic demo training archive")
+    train.add_argument("--ecgs", type=int, help=f"demo archive size (default "
+                       f"{DEMO_ARCHIVE_ECGS}; with --demo-archive)")
+    train.add_argument("--label", choices=TRAINING_LABELS, default="ef_le_35",
+                       help="ef_le_35 (LVEF <= 35%%, default) or lvd_broad (echo LVD flag)")
+    train.add_argument("--window-days", type=int, default=14,
+                       help="largest ECG-to-echo distance of a pair in days (default 14)")
+    train.add_argument("--epochs", type=int, default=10,
+                       help="most epochs (early stopping may end sooner; default 10)")
+    train.add_argument("--seed", type=int, default=7,
+                       help="fixes the split, initial weights and batch order (and the demo "
+                            "archive); default 7")
+    train.add_argument("--no-set-current", dest="set_current", action="store_false",
+                       help="register without making it the current model")
+    train.add_argument("--synthetic-data", action="store_true",
+                       help="declare the warehouse's data synthetic (the demo archive and demo "
+                            "network are recognised without it)")
     train.add_argument("--if-missing", action="store_true",
-                       help="do nothing when a current model is already registered")
+                       help="do nothing when a usable model is already current")
     train.set_defaults(handler=cmd_model_train)
     importing = model_commands.add_parser(
         "import", help="register a model file with its card (contract and sha256 checked)")
@@ -232,11 +361,20 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--card", required=True, help="its card.json")
     importing.add_argument("--set-current", action="store_true", help="make it current")
     importing.add_argument("--if-missing", action="store_true",
-                           help="only when no model is current (then it becomes current)")
+                           help="only when no usable model is current (then it becomes current)")
     importing.set_defaults(handler=cmd_model_import)
-    listing = model_commands.add_parser("list", help="list registered models (* = current)")
+    listing = model_commands.add_parser("list", help="registered models with their cards' "
+                                        "summaries (* = current)")
     _add_data_dir(listing)
     listing.set_defaults(handler=cmd_model_list)
+    show = model_commands.add_parser("show", help="print a model's whole card")
+    _add_data_dir(show)
+    show.add_argument("version")
+    show.set_defaults(handler=cmd_model_show)
+    use = model_commands.add_parser("use", help="make a registered model the current one")
+    _add_data_dir(use)
+    use.add_argument("version")
+    use.set_defaults(handler=cmd_model_use)
 
     serve = commands.add_parser("serve", help="serve the refresh deployment on a cron schedule")
     _add_data_dir(serve)

@@ -61,8 +61,9 @@ class DataPaths:
         return self.releases / release_id / "reports"
 
     @property
-    def training_centre(self) -> Path:
-        return self.root / "training_centre"
+    def training_archive(self) -> Path:
+        """The synthetic demo training archive (its own warehouse and waveform shards)."""
+        return self.root / "training_archive"
 
     def site_landing(self, site: str) -> Path:
         return self.landing / site

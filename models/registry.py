@@ -8,7 +8,8 @@ Layout under the registry root::
 
 Versions are immutable: registering an existing version is refused, and loading re-checks the
 model file against the sha256 in its card. Listing and reading cards never import Keras or a
-backend; only `register` and `load` do.
+backend; only `register` and `load` do. Cards written before a field was added still read: the
+newer fields are optional.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +43,18 @@ NOT_CLINICALLY_VALID: Final[str] = "NOT clinically valid"
 DEMO_CLINICAL_VALIDITY: Final[str] = (
     "Demonstration model trained on synthetic data. It is NOT clinically valid: its outputs "
     "carry no diagnostic meaning and must not inform the care of any patient."
+)
+DEMO_INTENDED_USE: Final[str] = (
+    "Demonstration of the platform's training, scoring, release and analysis pipeline on "
+    "synthetic data only."
+)
+PLATFORM_TRAINED_CLINICAL_VALIDITY: Final[str] = (
+    "NOT clinically validated: trained by this platform on the named warehouse and measured "
+    "on its own held-out patients only. Before any clinical use it needs external validation "
+    "and the approval of the institution's governance."
+)
+PLATFORM_TRAINED_INTENDED_USE: Final[str] = (
+    "Research: P(LVD) from a resting 12-lead ECG for the platform's study analyses."
 )
 _VERSION_PATTERN: Final[re.Pattern[str]] = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _HASH_CHUNK_BYTES: Final[int] = 1 << 20
@@ -93,21 +107,80 @@ class InputContract:
 
 
 @dataclass(frozen=True)
+class SplitCounts:
+    """ECGs, patients and positives of one patient-level split."""
+
+    n_ecgs: int
+    n_patients: int
+    n_positive: int
+
+
+@dataclass(frozen=True)
 class TrainingDataSummary:
-    """Size, class balance and a content fingerprint of the data a model was trained on."""
+    """Size, class balance and a content fingerprint of the data a model was trained on.
+
+    The optional fields record where the pairs came from: the label column, the ECG/echo
+    pairing window, the split seed and every split's counts, and how many pairs were dropped
+    because the label was unknown.
+    """
 
     n_ecgs: int
     n_patients: int
     n_positive: int
     fingerprint: str
     synthetic: bool
+    source: str | None = None
+    label: str | None = None
+    pair_window_days: int | None = None
+    split_seed: int | None = None
+    splits: dict[str, SplitCounts] | None = None
+    n_pairs_unknown_label: int | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> TrainingDataSummary:
+        """Rebuild from `asdict` output (splits as plain dicts)."""
+        fields = dict(raw)
+        if fields.get("splits") is not None:
+            fields["splits"] = {name: SplitCounts(**counts)
+                                for name, counts in fields["splits"].items()}
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """One group of test ECGs by predicted P(LVD): size, mean prediction, observed rate."""
+
+    n: int
+    n_positive: int
+    predicted_min: float
+    predicted_max: float
+    mean_predicted: float
+    observed_rate: float
+    observed_ci_low: float
+    observed_ci_high: float
+
+
+@dataclass(frozen=True)
+class ReliabilityTable:
+    """A calibration (reliability) table of the test split and how its groups were formed."""
+
+    binning: str
+    bins: tuple[ReliabilityBin, ...]
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ReliabilityTable:
+        """Rebuild from `asdict` output."""
+        return cls(binning=raw["binning"],
+                   bins=tuple(ReliabilityBin(**item) for item in raw["bins"]))
 
 
 @dataclass(frozen=True)
 class ModelCard:
     """The facts a model is published with; stored as card.json beside the model file.
 
-    `version` and `sha256` are filled in by `ModelRegistry.register`.
+    `version` and `sha256` are filled in by `ModelRegistry.register`. `reliability` (the test
+    split's calibration table) and `metric_methods` (how each interval was computed) are
+    optional, so older cards still read.
     """
 
     code_version: str
@@ -120,6 +193,8 @@ class ModelCard:
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     version: str | None = None
     sha256: str | None = None
+    reliability: ReliabilityTable | None = None
+    metric_methods: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.training_data.synthetic and NOT_CLINICALLY_VALID not in self.clinical_validity:
@@ -140,9 +215,11 @@ class ModelCard:
         raw: dict[str, Any] = json.loads(text)
         contract = raw.pop("input_contract")
         contract["leads"] = tuple(contract["leads"])
+        reliability = raw.pop("reliability", None)
         return cls(
             input_contract=InputContract(**contract),
-            training_data=TrainingDataSummary(**raw.pop("training_data")),
+            training_data=TrainingDataSummary.from_dict(raw.pop("training_data")),
+            reliability=ReliabilityTable.from_dict(reliability) if reliability else None,
             **raw,
         )
 
@@ -203,13 +280,17 @@ class ModelRegistry:
 
         Importing the same version with the same content again returns the registered one.
         """
-        card = ModelCard.from_json(Path(card_file).read_text(encoding="utf-8"))
+        try:
+            card = ModelCard.from_json(Path(card_file).read_text(encoding="utf-8"))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise RegistryError(f"{card_file}: not a readable model card ({error})") from error
         if card.version is None or card.sha256 is None:
             raise RegistryError(f"{card_file}: the card must name its version and sha256")
-        if card.input_contract != InputContract.current():
+        differences = contract_differences(card.input_contract, InputContract.current())
+        if differences:
             raise ContractMismatchError(
-                f"{card_file}: input contract {card.input_contract} differs from this "
-                f"platform's {InputContract.current()}")
+                f"{card_file}: the model's input contract differs from this platform's in "
+                + "; ".join(differences))
         actual = file_sha256(Path(model_file))
         if actual != card.sha256:
             raise ModelIntegrityError(
@@ -300,16 +381,30 @@ class ModelRegistry:
             raise ModelVersionExistsError(f"model version {version!r} already exists")
 
 
+def contract_differences(model: InputContract, platform: InputContract) -> list[str]:
+    """`field: model X, platform Y` for every field where the two contracts differ."""
+    return [f"{name}: model {getattr(model, name)!r}, platform {getattr(platform, name)!r}"
+            for name in InputContract.__dataclass_fields__
+            if getattr(model, name) != getattr(platform, name)]
+
+
 def summarize_training_data(
-    waveforms_uv: np.ndarray, labels: np.ndarray, patient_ids: np.ndarray, *, synthetic: bool
+    waveforms_uv: np.ndarray, labels: np.ndarray, patient_ids: np.ndarray, *, synthetic: bool,
+    provenance: Mapping[str, Any] | None = None,
 ) -> TrainingDataSummary:
-    """Count ECGs, patients and positives, and fingerprint waveforms, labels and patients."""
+    """Count ECGs, patients and positives, and fingerprint waveforms, labels and patients.
+
+    `provenance` (e.g. the label column and pairing window) is hashed in too, so the same ECGs
+    paired or labelled another way fingerprint differently.
+    """
     digest = hashlib.sha256()
     for array in (waveforms_uv, np.asarray(labels, dtype=np.int64)):
         digest.update(str(array.shape).encode())
         digest.update(np.ascontiguousarray(array).tobytes())
     for patient_id in patient_ids:
         digest.update(str(patient_id).encode() + b"\0")
+    if provenance:
+        digest.update(json.dumps(dict(provenance), sort_keys=True).encode())
     return TrainingDataSummary(
         n_ecgs=len(waveforms_uv),
         n_patients=len(set(np.asarray(patient_ids).tolist())),

@@ -113,16 +113,14 @@ def predict_lvd_probability(
 ) -> np.ndarray:
     """Return P(LVD) in 0..1 as float32, one per (12, 5000) int16 uV waveform.
 
-    Works through the input `batch_size` ECGs at a time, so memory stays bounded.
+    The same path as scoring (`models.batch_scoring.score_waveforms`): `batch_size` ECGs per
+    network call, preprocessing overlapped with the network, memory bounded.
     """
+    from models.batch_scoring import ScoringOptions, score_waveforms
+
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    probabilities = np.empty(len(waveforms_uv), dtype=np.float32)
-    for start in range(0, len(waveforms_uv), batch_size):
-        chunk = preprocess_batch(waveforms_uv[start : start + batch_size])
-        predicted = np.asarray(model.predict_on_batch(chunk))
-        probabilities[start : start + len(chunk)] = predicted.reshape(-1)
-    return probabilities
+    return score_waveforms(model, waveforms_uv, ScoringOptions(batch_size=batch_size))
 
 
 def balanced_class_weight(labels: np.ndarray) -> dict[int, float]:

@@ -65,3 +65,72 @@ def test_refresh_reports_a_broken_site_file_before_starting_prefect(
     assert time.monotonic() - started < 5
     error = capsys.readouterr().err
     assert "northgate.toml" in error and "kinds.ecgs.format" in error and "philips-xml" in error
+
+
+def _card_only_registry(models_dir: Path) -> str:
+    """A registry holding one card (list and show never open the model file)."""
+    import numpy as np
+
+    from models.registry import DEMO_CLINICAL_VALIDITY, ModelCard, summarize_training_data
+
+    card = ModelCard(
+        version="listed-v1", sha256="0" * 64, code_version="test",
+        label_definition="LVEF <= 35% on the echocardiogram closest to the ECG within 14 days",
+        training_data=summarize_training_data(np.zeros((2, 12, 5000), np.int16),
+                                              np.array([0, 1]), np.array(["a", "b"]),
+                                              synthetic=True),
+        metrics={"test_auc": 0.81, "test_auc_ci_low": 0.7, "test_auc_ci_high": 0.92},
+        intended_use="test", clinical_validity=DEMO_CLINICAL_VALIDITY)
+    (models_dir / "listed-v1").mkdir(parents=True)
+    (models_dir / "listed-v1" / "card.json").write_text(card.to_json(), encoding="utf-8")
+    (models_dir / "CURRENT").write_text("listed-v1\n", encoding="utf-8")
+    return "listed-v1"
+
+
+def test_model_list_and_show_import_no_framework(tmp_path: Path) -> None:
+    _card_only_registry(tmp_path / "models")
+    probe = subprocess.run([sys.executable, "-c", (
+        "import sys; from imnm.cli import main; "
+        f"main(['model', 'list', '--data-dir', {str(tmp_path)!r}]); "
+        f"main(['model', 'show', 'listed-v1', '--data-dir', {str(tmp_path)!r}]); "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'prefect') if m in sys.modules))")],
+        capture_output=True, text=True, check=True, timeout=120)
+    assert probe.stdout.rstrip().endswith("[]")
+    assert "* listed-v1  (current)" in probe.stdout
+    assert "AUC 0.810 (0.700 to 0.920) [DeLong]" in probe.stdout
+    assert "sensitivity n/a" in probe.stdout  # a card without these metrics still lists
+    assert '"version": "listed-v1"' in probe.stdout
+
+
+def test_model_command_errors_are_one_line(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["model", "train", "--ecgs", "100", "--data-dir", str(tmp_path)]) == 2
+    assert "--demo-archive" in capsys.readouterr().err
+    assert main(["model", "use", "missing-v1", "--data-dir", str(tmp_path)]) == 2
+    assert "no model version 'missing-v1'" in capsys.readouterr().err
+    assert main(["model", "show", "../escape", "--data-dir", str(tmp_path)]) == 2
+    assert "invalid model version" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["model", "train", "--warehouse", "w.duckdb", "--demo-archive"])
+
+
+def test_model_use_refuses_a_model_for_other_input(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    version = _card_only_registry(tmp_path / "models")
+    card_path = tmp_path / "models" / version / "card.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["input_contract"]["preprocessing_version"] = "old_v1"
+    card_path.write_text(json.dumps(card), encoding="utf-8")
+    (tmp_path / "models" / "CURRENT").unlink()
+    assert main(["model", "use", version, "--data-dir", str(tmp_path)]) == 2
+    assert "preprocessing_version" in capsys.readouterr().err
+    assert not (tmp_path / "models" / "CURRENT").exists()
+
+
+def test_training_label_choices_match_the_training_set() -> None:
+    from imnm.cli import TRAINING_LABELS
+    from tasks.training_set import LABELS
+
+    assert set(TRAINING_LABELS) == set(LABELS)

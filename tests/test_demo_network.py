@@ -15,8 +15,6 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from imnm.demo import (
@@ -25,7 +23,6 @@ from imnm.demo import (
     simulate_network,
     simulate_training_centre,
     write_site_extracts,
-    write_training_centre,
 )
 from imnm.demo.cohort import Network
 from imnm.demo.defects import UNMAPPED_DRUG_SPELLINGS
@@ -437,20 +434,7 @@ def test_training_centre_prevalence() -> None:
     assert len(set(centre.patient_ids)) == len(centre)
 
 
-def test_training_centre_parquet_schema(tmp_path: Path) -> None:
+def test_training_centre_patients_are_not_network_patients() -> None:
     centre = simulate_training_centre(30, seed=9)
-    path = write_training_centre(centre, tmp_path, np.random.default_rng(1), chunk_size=12)
-    assert path.name == "ecg_echo_pairs.parquet"
-    parquet = pq.ParquetFile(path)
-    schema = parquet.schema_arrow
-    assert schema.names == ["ecg_id", "patient_id", "ef_percent", "lvd_broad", "ef_le_35",
-                            "waveform"]
-    waveform = schema.field("waveform").type
-    assert pa.types.is_fixed_size_list(waveform) and waveform.list_size == 12 * 5000
-    assert waveform.value_type == pa.int16()
-    assert parquet.metadata.num_row_groups == 3
-    table = parquet.read()
-    assert table.column("ecg_id").to_pylist() == list(centre.ecg_ids)
-    assert table.column("ef_le_35").to_pylist() == centre.ef_le_35.tolist()
     network_ids = {p.local_id for p in simulate_network(50, seed=9).patients}
-    assert not network_ids & set(table.column("patient_id").to_pylist())
+    assert not network_ids & set(centre.patient_ids)

@@ -24,6 +24,7 @@ from models.registry import (
     ModelRegistry,
     ModelVersionExistsError,
     NoCurrentModelError,
+    RegistryError,
     summarize_training_data,
 )
 from models.training import predict_lvd_probability
@@ -180,3 +181,59 @@ def test_import_checks_hash_and_contract_and_is_idempotent(
     card_250.write_text(other_rate.to_json(), encoding="utf-8")
     with pytest.raises(ContractMismatchError, match="input contract"):
         ModelRegistry(tmp_path / "third").import_artifact(made_elsewhere.model_path, card_250)
+
+
+def test_cards_written_before_the_optional_fields_still_read(tmp_path: Path, model) -> None:
+    """A card without reliability, metric methods or the pairing details (an older card)."""
+    registered = ModelRegistry(tmp_path).register(model, demo_card("old-v1"))
+    stored = json.loads(registered.card_path.read_text(encoding="utf-8"))
+    for name in ("reliability", "metric_methods"):
+        stored.pop(name)
+    for name in ("source", "label", "pair_window_days", "split_seed", "splits",
+                 "n_pairs_unknown_label"):
+        stored["training_data"].pop(name)
+    registered.card_path.write_text(json.dumps(stored), encoding="utf-8")
+    card = ModelRegistry(tmp_path).get("old-v1").card
+    assert card.reliability is None and card.metric_methods == {}
+    assert card.training_data.splits is None and card.training_data.n_ecgs == 3
+
+
+def test_reliability_and_splits_round_trip(tmp_path: Path, model) -> None:
+    from dataclasses import replace
+
+    from models.registry import ReliabilityBin, ReliabilityTable, SplitCounts
+
+    card = replace(
+        demo_card("full-v1"),
+        training_data=replace(demo_card().training_data, label="ef_le_35", pair_window_days=14,
+                              split_seed=7, splits={"test": SplitCounts(10, 9, 2)},
+                              n_pairs_unknown_label=1),
+        reliability=ReliabilityTable("2 groups", (
+            ReliabilityBin(5, 0, 0.01, 0.02, 0.015, 0.0, 0.0, 0.43),
+            ReliabilityBin(5, 2, 0.03, 0.5, 0.2, 0.4, 0.12, 0.77))),
+        metric_methods={"test_auc_ci": "DeLong"})
+    registered = ModelRegistry(tmp_path).register(model, card)
+    assert ModelRegistry(tmp_path).get("full-v1").card == registered.card
+    assert registered.card.training_data.splits == {"test": SplitCounts(10, 9, 2)}
+
+
+def test_contract_mismatch_names_the_fields_that_differ(tmp_path: Path, model) -> None:
+    from dataclasses import replace
+
+    from models.registry import ContractMismatchError, InputContract
+
+    made = ModelRegistry(tmp_path / "centre").register(model, demo_card())
+    older = replace(made.card, input_contract=replace(
+        InputContract.current(), preprocessing_version="old_v1", unit="mV"))
+    card_file = tmp_path / "older.json"
+    card_file.write_text(older.to_json(), encoding="utf-8")
+    with pytest.raises(ContractMismatchError) as refused:
+        ModelRegistry(tmp_path / "platform").import_artifact(made.model_path, card_file)
+    message = str(refused.value)
+    assert "preprocessing_version: model 'old_v1'" in message and "unit: model 'mV'" in message
+    assert "leads" not in message and "sampling_hz" not in message
+    assert not (tmp_path / "platform" / made.version).exists()
+    not_a_card = tmp_path / "not_a_card.json"
+    not_a_card.write_text('{"version": "x"}', encoding="utf-8")
+    with pytest.raises(RegistryError, match="not a readable model card"):
+        ModelRegistry(tmp_path / "platform").import_artifact(made.model_path, not_a_card)

@@ -152,7 +152,7 @@ def test_published_file_reads_while_the_warehouse_is_being_written(
 
     paths = DataPaths(tmp_path / "copy")
     shutil.copytree(history.paths.root, paths.root,
-                    ignore=shutil.ignore_patterns("landing", "waveforms", "training_centre"))
+                    ignore=shutil.ignore_patterns("landing", "waveforms", "training_archive"))
     writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import duckdb, sys, time
         con = duckdb.connect({str(paths.warehouse)!r})

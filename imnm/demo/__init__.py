@@ -20,7 +20,12 @@ from imnm.demo.sites import (
     DeliveryManifest,
     WrittenFile,
     write_site_extracts,
-    write_training_centre,
+)
+from imnm.demo.training_archive import (
+    TrainingArchive,
+    ensure_training_archive,
+    read_archive_manifest,
+    write_training_archive,
 )
 from imnm.settings import resolve_data_paths
 
@@ -51,11 +56,14 @@ __all__ = [
     "DeliveryManifest",
     "InjectedDefect",
     "Network",
+    "TrainingArchive",
     "TrainingCentre",
     "WrittenFile",
+    "ensure_training_archive",
     "generate_demo",
+    "read_archive_manifest",
     "simulate_network",
     "simulate_training_centre",
     "write_site_extracts",
-    "write_training_centre",
+    "write_training_archive",
 ]

@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from imnm.demo.cohort import Network, TrainingCentre
+from imnm.demo.cohort import Network
 from imnm.demo.defects import (
     DefectPlan,
     InjectedDefect,
@@ -37,7 +35,6 @@ from imnm.demo.tables import SiteTable, materialize, serialize
 DELIVERY_DATE = date(2026, 11, 1)
 ECG_SAMPLING_HZ = 500.0
 ECG_CHUNK = 250
-TRAINING_FILE = "ecg_echo_pairs.parquet"
 MANIFEST_DIR = "demo_manifest"
 _DEFECT_STREAM, _TRUNCATION_STREAM, _WAVEFORM_STREAM = 20, 21, 30
 
@@ -243,51 +240,3 @@ ECG_FILE_WRITERS: dict[str, Callable[..., list[tuple[str, bytes]]]] = {
     "ge-muse": _write_xml_with("imnm.ecg.formats.ge_muse", "write_ge_muse"),
     "philips-sierra": _write_xml_with("imnm.ecg.formats.philips_sierra", "write_philips_sierra"),
 }
-
-
-def training_schema(n_values: int) -> pa.Schema:
-    """Schema of the training-centre pairs file; the waveform is lead-major int16 microvolts."""
-    return pa.schema([
-        ("ecg_id", pa.string()), ("patient_id", pa.string()), ("ef_percent", pa.float64()),
-        ("lvd_broad", pa.bool_()), ("ef_le_35", pa.bool_()),
-        ("waveform", pa.list_(pa.int16(), n_values)),
-    ])
-
-
-def write_training_centre(training_centre: TrainingCentre, out_dir: Path,
-                          rng: np.random.Generator, chunk_size: int = 500) -> Path:
-    """Write `ecg_echo_pairs.parquet`: one row per ECG/echo pair, one row group per chunk.
-
-    Waveforms are synthesized chunk by chunk, so memory stays bounded whatever the size.
-    """
-    from imnm.ecg.contract import N_LEADS, N_SAMPLES
-    from imnm.ecg.synth import synthesize_ecgs
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / TRAINING_FILE
-    partial = out_dir / f".{TRAINING_FILE}.partial"
-    n_values = N_LEADS * N_SAMPLES
-    schema = training_schema(n_values)
-    centre = training_centre
-    with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
-        for start in range(0, len(centre), chunk_size):
-            stop = min(start + chunk_size, len(centre))
-            waves = np.asarray(synthesize_ecgs(centre.lv_impairment[start:stop], rng))
-            if waves.shape != (stop - start, N_LEADS, N_SAMPLES) or waves.dtype != np.int16:
-                raise ValueError(f"synthesizer returned {waves.shape} {waves.dtype}, expected "
-                                 f"({stop - start}, {N_LEADS}, {N_SAMPLES}) int16")
-            waveform = pa.FixedSizeListArray.from_arrays(
-                pa.array(waves.reshape(-1), type=pa.int16()), n_values
-            )
-            batch = pa.Table.from_arrays([
-                pa.array(centre.ecg_ids[start:stop], type=pa.string()),
-                pa.array(centre.patient_ids[start:stop], type=pa.string()),
-                pa.array(centre.ef_percent[start:stop], type=pa.float64()),
-                pa.array(centre.lvd_broad[start:stop], type=pa.bool_()),
-                pa.array(centre.ef_le_35[start:stop], type=pa.bool_()),
-                waveform,
-            ], schema=schema)
-            writer.write_table(batch, row_group_size=chunk_size)
-    partial.replace(target)
-    return target
