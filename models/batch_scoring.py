@@ -143,11 +143,12 @@ def check_precision(model: keras.Model, precision: Precision, probe_uv: np.ndarr
 
 @lru_cache(maxsize=2)
 def load_registered_model(registry_root: str, version: str) -> keras.Model:
-    """A registered model, loaded (sha256 checked) once per process; Dask workers keep it
-    between the shards they score."""
+    """A registered model, loaded (sha256 checked) once per process in its inference form
+    (`models.inference`); Dask workers keep it between the shards they score."""
+    from models.inference import inference_model
     from models.registry import ModelRegistry
 
-    return ModelRegistry(Path(registry_root)).load(version)
+    return inference_model(ModelRegistry(Path(registry_root)).load(version))
 
 
 _AT_PRECISION: dict[tuple[str, str, str], keras.Model] = {}
