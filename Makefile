@@ -45,3 +45,11 @@ bench: setup
 
 clean-data:
 	rm -rf $(IMNM_DATA_DIR)
+
+# Scoring benchmark: platform against a per-ECG loop, a pandas batch loop and Dask, peak memory at
+# two sizes, fraction of the CPU's arithmetic limit (docs/performance.md, "AI-ECG scoring").
+SCORE_BENCH_N ?= 10000
+SCORE_BENCH_ALSO_N ?= 100000
+.PHONY: bench-score
+bench-score: setup
+	$(VENV)/bin/python -m benchmarks.score_ecgs --n $(SCORE_BENCH_N) --also-n $(SCORE_BENCH_ALSO_N) --out benchmarks/results
