@@ -7,7 +7,7 @@ bounded memory; read in batches for training and scoring.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -154,11 +154,14 @@ def iter_shard_rows(shard: Path, rows: Sequence[int], batch_size: int
     n_rows = parquet.metadata.num_rows
     if wanted.size and (wanted[0] < 0 or wanted[-1] >= n_rows):
         raise IndexError(f"{shard}: rows asked for outside 0..{n_rows - 1}")
+    yield from rebatch(_wanted_row_groups(parquet, wanted), batch_size)
+
+
+def _wanted_row_groups(parquet: pq.ParquetFile, wanted: np.ndarray
+                       ) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(ecg_ids, waveforms) of the wanted rows, one row group read at a time."""
     group_ends = np.cumsum([parquet.metadata.row_group(i).num_rows
                             for i in range(parquet.metadata.num_row_groups)])
-    pending_ids: list[str] = []
-    pending: list[np.ndarray] = []
-    pending_count = 0
     group_start = 0
     for group, group_end in enumerate(group_ends):
         in_group = wanted[(wanted >= group_start) & (wanted < group_end)] - group_start
@@ -168,20 +171,29 @@ def iter_shard_rows(shard: Path, rows: Sequence[int], batch_size: int
         table = parquet.read_row_group(group, columns=["ecg_id", "waveform"])
         if in_group.size < table.num_rows:
             table = table.take(pa.array(in_group))
-        ids = table.column("ecg_id").to_pylist()
-        waves = arrow_to_waveforms(table.column("waveform"))
+        yield table.column("ecg_id").to_pylist(), arrow_to_waveforms(table.column("waveform"))
+
+
+def rebatch(batches: Iterable[tuple[Sequence[str], np.ndarray]], batch_size: int
+            ) -> Iterator[tuple[list[str], np.ndarray]]:
+    """Regroup (ids, waveforms) batches of any sizes into batches of exactly `batch_size` (the
+    last may be smaller), in order, so row-group and shard boundaries leave no small batches."""
+    ids: list[str] = []
+    parts: list[np.ndarray] = []
+    count = 0
+    for batch_ids, waveforms in batches:
         start = 0
-        while start < len(ids):
-            take = min(batch_size - pending_count, len(ids) - start)
-            pending_ids.extend(ids[start:start + take])
-            pending.append(waves[start:start + take])
-            pending_count += take
+        while start < len(batch_ids):
+            take = min(batch_size - count, len(batch_ids) - start)
+            ids.extend(batch_ids[start:start + take])
+            parts.append(waveforms[start:start + take])
+            count += take
             start += take
-            if pending_count == batch_size:
-                yield pending_ids, _stack(pending)
-                pending_ids, pending, pending_count = [], [], 0
-    if pending_count:
-        yield pending_ids, _stack(pending)
+            if count == batch_size:
+                yield ids, _stack(parts)
+                ids, parts, count = [], [], 0
+    if count:
+        yield ids, _stack(parts)
 
 
 def _stack(parts: list[np.ndarray]) -> np.ndarray:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
 
+from imnm.waveform_store import rebatch
 from models.preprocess import MODEL_INPUT_DTYPE, preprocess_batch
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ DEFAULT_PREFETCH_BATCHES: Final[int] = 2
 MIXED_PRECISION_TOLERANCE: Final[float] = 0.001
 
 IdsAndWaveforms = tuple[Sequence[str], np.ndarray]
+__all__ = ["rebatch", "score_stream", "score_waveforms"]
 
 
 @dataclass(frozen=True)
@@ -59,27 +61,6 @@ class ScoringOptions:
 
 
 DEFAULT_OPTIONS: Final[ScoringOptions] = ScoringOptions()
-
-
-def rebatch(batches: Iterable[IdsAndWaveforms], batch_size: int) -> Iterator[IdsAndWaveforms]:
-    """Regroup (ids, waveforms) batches of any sizes into batches of exactly `batch_size` (the
-    last may be smaller), so shard boundaries do not leave many small model calls."""
-    ids: list[str] = []
-    parts: list[np.ndarray] = []
-    count = 0
-    for batch_ids, waveforms in batches:
-        start = 0
-        while start < len(batch_ids):
-            take = min(batch_size - count, len(batch_ids) - start)
-            ids.extend(batch_ids[start:start + take])
-            parts.append(waveforms[start:start + take])
-            count += take
-            start += take
-            if count == batch_size:
-                yield ids, parts[0] if len(parts) == 1 else np.concatenate(parts)
-                ids, parts, count = [], [], 0
-    if count:
-        yield ids, parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def score_stream(model: keras.Model, batches: Iterable[IdsAndWaveforms],
