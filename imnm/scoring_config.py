@@ -32,7 +32,7 @@ class ScoringSettings:
     dask_address: str = ""
     dask_local_workers: int = 2
     dask_threads_per_worker: int = 1
-    dask_min_ecgs: int = 5000
+    dask_min_ecgs: int = 40000
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
