@@ -135,9 +135,15 @@ def _tmp_path(path: Path) -> Path:
 
 
 def read_shard_rows(shard: Path, rows: Sequence[int]) -> np.ndarray:
-    """Waveforms at the given rows of one shard, in the order asked."""
-    table = pq.read_table(shard, columns=["waveform"])
-    return arrow_to_waveforms(table.column("waveform").take(pa.array(rows, pa.int64())))
+    """Waveforms at the given rows of one shard, in the order asked (repeats allowed); only the
+    row groups holding them are read."""
+    asked = np.asarray(rows, dtype=np.int64)
+    wanted, order = np.unique(asked, return_inverse=True)
+    parquet = _open_checked(shard, wanted)
+    parts = [waveforms for _, waveforms in _wanted_row_groups(parquet, wanted)]
+    if not parts:
+        return np.empty((0, N_LEADS, N_SAMPLES), dtype=np.int16)
+    return _stack(parts)[order.reshape(-1)]
 
 
 def iter_shard_rows(shard: Path, rows: Sequence[int], batch_size: int
@@ -150,11 +156,16 @@ def iter_shard_rows(shard: Path, rows: Sequence[int], batch_size: int
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     wanted = np.unique(np.asarray(rows, dtype=np.int64))
+    yield from rebatch(_wanted_row_groups(_open_checked(shard, wanted), wanted), batch_size)
+
+
+def _open_checked(shard: Path, wanted: np.ndarray) -> pq.ParquetFile:
+    """The shard, after checking that the sorted row numbers `wanted` lie inside it."""
     parquet = pq.ParquetFile(shard)
     n_rows = parquet.metadata.num_rows
     if wanted.size and (wanted[0] < 0 or wanted[-1] >= n_rows):
         raise IndexError(f"{shard}: rows asked for outside 0..{n_rows - 1}")
-    yield from rebatch(_wanted_row_groups(parquet, wanted), batch_size)
+    return parquet
 
 
 def _wanted_row_groups(parquet: pq.ParquetFile, wanted: np.ndarray

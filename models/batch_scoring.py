@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
 
+from imnm.scoring_config import PRECISIONS
 from imnm.waveform_store import rebatch
 from models.preprocess import MODEL_INPUT_DTYPE, preprocess_batch
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     import keras
 
 Precision = Literal["float32", "mixed_bfloat16", "mixed_float16"]
-PRECISIONS: Final[tuple[str, ...]] = ("float32", "mixed_bfloat16", "mixed_float16")
 DEFAULT_BATCH_SIZE: Final[int] = 256
 DEFAULT_PREFETCH_BATCHES: Final[int] = 2
 # Mixed precision is used only if it keeps every score of a probe batch within this of the
@@ -40,7 +40,6 @@ DEFAULT_PREFETCH_BATCHES: Final[int] = 2
 MIXED_PRECISION_TOLERANCE: Final[float] = 0.001
 
 IdsAndWaveforms = tuple[Sequence[str], np.ndarray]
-__all__ = ["rebatch", "score_stream", "score_waveforms"]
 
 
 @dataclass(frozen=True)

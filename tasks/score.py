@@ -11,11 +11,12 @@ Two engines: in the refresh's own process, or fanned out over shards on Dask wor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from logging import Logger, LoggerAdapter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -29,6 +30,11 @@ from imnm.settings import DataPaths
 from imnm.waveform_store import iter_shard_rows
 from tasks.context import RunContext
 from warehouse.db import open_warehouse, sql
+
+if TYPE_CHECKING:
+    import keras
+
+    from models.batch_scoring import ScoringOptions
 
 SCORES_VIEW = "new_lvd_scores"
 
@@ -106,21 +112,20 @@ def write_scores(con: duckdb.DuckDBPyConnection, ecg_ids: Iterable[str], p_lvd: 
         con.unregister(SCORES_VIEW)
 
 
-def model_for(data_root: Path, work: ShardWork, registry_root: str, model_version: str,
-              settings: ScoringSettings) -> object:
-    """The registered model at the configured precision; a reduced precision is checked first
-    on up to one batch of the ECGs about to be scored."""
+def model_for(registry_root: str, model_version: str, settings: ScoringSettings,
+              first_batch: Callable[[], np.ndarray]) -> keras.Model:
+    """The registered model at the configured precision. A reduced precision is first checked
+    on `first_batch()`, the ECGs about to be scored; float32 reads nothing extra."""
     from models.batch_scoring import registered_model_at_precision
 
-    probe = np.empty((0,), dtype=np.int16)
-    if settings.precision != "float32":
-        probe = next(read_shard_work(data_root, work, settings.batch_size))[1]
+    probe = (first_batch() if settings.precision != "float32"
+             else np.empty((0,), dtype=np.int16))
     return registered_model_at_precision(registry_root, model_version,
                                          settings.precision, probe)  # type: ignore[arg-type]
 
 
-def scoring_options(settings: ScoringSettings) -> object:
-    """The engine's options from the settings (imports the model package lazily)."""
+def scoring_options(settings: ScoringSettings) -> ScoringOptions:
+    """The scoring stream's options from the settings (imports the model package lazily)."""
     from models.batch_scoring import ScoringOptions
 
     return ScoringOptions(batch_size=settings.batch_size,
@@ -138,10 +143,10 @@ def score_shard(data_root: str, work: ShardWork, registry_root: str, model_versi
     from models.batch_scoring import limit_backend_threads, score_stream
 
     limit_backend_threads(settings.dask_threads_per_worker)
-    model = model_for(Path(data_root), work, registry_root, model_version, settings)
-    options = scoring_options(settings)
+    model = model_for(registry_root, model_version, settings,
+                      lambda: next(read_shard_work(Path(data_root), work, settings.batch_size))[1])
     batches = read_shard_work(Path(data_root), work, settings.batch_size)
-    scored = list(score_stream(model, batches, options))  # type: ignore[arg-type]
+    scored = list(score_stream(model, batches, scoring_options(settings)))
     p_lvd = (np.concatenate([p for _, p in scored]) if scored
              else np.empty(0, dtype=np.float32))
     return ShardScores(work.ecg_ids, p_lvd)
@@ -160,8 +165,11 @@ def score_unscored(con: duckdb.DuckDBPyConnection, paths: DataPaths, model_versi
     if not total:
         logger.info("no ECG left to score for model %s", model_version)
         return ScoreSummary(model_version, 0, already)
-    model = model_for(paths.root, plan_shard(con, model_version, shards[0][0]),
-                      str(paths.models), model_version, settings)
+    def first_batch() -> np.ndarray:
+        work = plan_shard(con, model_version, shards[0][0])
+        return next(read_shard_work(paths.root, work, settings.batch_size))[1]
+
+    model = model_for(str(paths.models), model_version, settings, first_batch)
     planner = con.cursor()  # the reading thread plans each shard on its own cursor
     batches = (batch for shard, _ in shards
                for batch in read_shard_work(paths.root, plan_shard(planner, model_version, shard),

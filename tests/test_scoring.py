@@ -14,8 +14,8 @@ import pytest
 from imnm.ecg.contract import N_LEADS, N_SAMPLES
 from imnm.scoring_config import ScoringSettings, load_scoring_settings
 from imnm.settings import ConfigurationError, DataPaths
-from imnm.waveform_store import WaveformShardWriter, iter_shard_rows
-from models.batch_scoring import ScoringOptions, rebatch, score_stream, score_waveforms
+from imnm.waveform_store import WaveformShardWriter, iter_shard_rows, read_shard_rows, rebatch
+from models.batch_scoring import ScoringOptions, score_stream, score_waveforms
 from models.network import build_ai_ecg_cnn
 from models.registry import (
     DEMO_CLINICAL_VALIDITY,
@@ -67,6 +67,11 @@ def test_shard_rows_stream_only_the_rows_asked_for_in_batches(tmp_path: Path) ->
     assert np.array_equal(np.concatenate([w for _, w in batches]), waves[rows])
     with pytest.raises(IndexError):
         list(iter_shard_rows(shard, [23], batch_size=3))
+    # Rows in the order asked, repeats included, from only the row groups that hold them.
+    assert np.array_equal(read_shard_rows(shard, [22, 3, 3, 0]), waves[[22, 3, 3, 0]])
+    assert read_shard_rows(shard, []).shape == (0, N_LEADS, N_SAMPLES)
+    with pytest.raises(IndexError):
+        read_shard_rows(shard, [-1])
 
 
 def test_rebatch_keeps_order_and_fills_batches_across_sources() -> None:
@@ -117,7 +122,6 @@ def test_scoring_settings_come_from_the_file_with_environment_overrides(tmp_path
 @dataclass(frozen=True)
 class Network:
     paths: DataPaths
-    n_ecgs: int
     first_model: str
     second_model: str
 
@@ -132,7 +136,7 @@ def network(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> 
     first = register_untrained(registry, "ai-ecg-lvd-demo-first", seed=1)
     second = register_untrained(registry, "ai-ecg-lvd-demo-second", seed=2)
     registry.set_current(first)
-    return Network(paths, 0, first, second)
+    return Network(paths, first, second)
 
 
 def _scores(paths: DataPaths, version: str) -> dict[str, float]:
