@@ -8,6 +8,7 @@ from prefect import flow
 
 from imnm.scoring_config import load_scoring_settings
 from imnm.settings import pseudonym_key, resolve_data_paths
+from imnm.study_a.parameters import load_study_a_parameters
 from tasks.analyse import run_study_analyses
 from tasks.discover import discover_new_files
 from tasks.dq_report import dq_report_task
@@ -17,7 +18,7 @@ from tasks.publish import publish_release
 from tasks.run_log import RefreshSummary, finish_run, start_run
 from tasks.score import score_new_ecgs
 from tasks.stage import parse_and_stage
-from tasks.study_a import StudyAParameters
+from tasks.study_a_report import study_a_report_task
 from tasks.summary import summarize_refresh
 from tasks.validate import validate_staged
 from tasks.validate_core import validate_core_and_apply_policy
@@ -25,14 +26,14 @@ from tasks.validate_core import validate_core_and_apply_policy
 
 @flow(name="refresh", log_prints=True)
 def refresh(data_dir: str | None = None, sites_dir: str | None = None,
-            lvd_cutoff: float = 0.01, retry_quarantined: bool = False) -> RefreshSummary:
+            lvd_cutoff: float | None = None, retry_quarantined: bool = False) -> RefreshSummary:
     """Discover -> stage -> validate -> harmonize -> score -> analyse -> publish."""
     paths = resolve_data_paths(data_dir)
-    params = StudyAParameters(cutoff=lvd_cutoff)
+    params = load_study_a_parameters(cutoff=lvd_cutoff)
     key = pseudonym_key()
     scoring = load_scoring_settings()
     model_version = current_model_version(paths)
-    ctx = start_run(paths, "refresh", {"lvd_cutoff": lvd_cutoff},
+    ctx = start_run(paths, "refresh", params.as_dict(),
                     Path(sites_dir) if sites_dir else None)
     try:
         # Load
@@ -46,11 +47,13 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
         results = run_study_analyses(ctx, model_version, params)
         # Publish
         release = publish_release(ctx, model_version, params, results, harmonized)
-        # Report (a release that already exists keeps the report it was published with)
+        # Report (a release that already exists keeps the reports it was published with)
         report = dq_report_task(ctx, release.release_id) if release.is_new else None
+        study_report = study_a_report_task(ctx, release.release_id) if release.is_new else None
     except BaseException:
         finish_run(ctx, RefreshSummary(run_id=ctx.run_id), status="failed")
         raise
-    summary = summarize_refresh(ctx, scored, results, release, harmonized, report)
+    summary = summarize_refresh(ctx, scored, results, release, harmonized, report,
+                                study_report)
     finish_run(ctx, summary)
     return summary

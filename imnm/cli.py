@@ -21,6 +21,7 @@ from imnm.settings import (
     resolve_data_paths,
 )
 from imnm.siteconfig import load_site_configs, load_vocabularies
+from imnm.study_a.parameters import load_study_a_parameters
 
 if TYPE_CHECKING:
     from models.registry import ModelCard
@@ -61,6 +62,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     pseudonym_key()
     load_site_configs(Path(args.sites_dir) if args.sites_dir else CONFIG_DIR / "sites")
     load_vocabularies(CONFIG_DIR / "vocabularies.toml")
+    load_study_a_parameters(cutoff=args.cutoff)
     paths = _paths(args)
     from flows.refresh import refresh
     from tasks.summary import format_summary
@@ -105,6 +107,31 @@ def cmd_dq(args: argparse.Namespace) -> int:
         print(format_recall(report) if report else
               "No demo defect manifest here: recall is measured on demo data only.")
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print the path of a release's study A report (written first when missing) and open it."""
+    from tasks.study_a_report import write_study_a_report
+
+    report = write_study_a_report(resolve_data_paths(args.data_dir), args.release,
+                                  overwrite=False)
+    print(report.html)
+    if not args.no_open and not _open_in_browser(report.html):
+        print("No browser to open it here: open the file above.", file=sys.stderr)
+    return 0
+
+
+def _open_in_browser(page: Path) -> bool:
+    """Open a local page in a graphical browser; False where there is none (no display)."""
+    import webbrowser
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        return False  # webbrowser would fall back to a text browser in this terminal
+    try:
+        return webbrowser.open(page.resolve().as_uri())
+    except webbrowser.Error:
+        return False
 
 
 TRAINING_LABELS = ("ef_le_35", "lvd_broad")  # tasks.training_set.LABELS, without importing it
@@ -298,8 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = commands.add_parser("refresh", help="load new extracts, score, analyse, publish")
     _add_data_dir(refresh)
     refresh.add_argument("--sites-dir", help="site configuration folder (default config/sites)")
-    refresh.add_argument("--cutoff", type=float, default=0.01,
-                         help="P(LVD) cutoff of study A (default 0.01, the published 1%%)")
+    refresh.add_argument("--cutoff", type=float, default=None,
+                         help="P(LVD) cutoff of study A, overriding config/study_a.toml "
+                              "(there 0.01, the published 1%%)")
     refresh.add_argument("--retry-quarantined", action="store_true",
                          help="stage again files quarantined earlier whose content is still "
                               "landed (after fixing a site configuration)")
@@ -322,6 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
     dq.add_argument("--recall", action="store_true",
                     help="also print the checks' recall on the demo's injected defects")
     dq.set_defaults(handler=cmd_dq)
+
+    report = commands.add_parser("report", help="open the study A report of the latest "
+                                 "release (written first if missing) and print its path")
+    _add_data_dir(report)
+    report.add_argument("--release", help="release id (default: the latest release)")
+    report.add_argument("--no-open", action="store_true",
+                        help="print the path only, do not open a browser")
+    report.set_defaults(handler=cmd_report)
 
     model = commands.add_parser("model", help="train, list, show, choose and import AI-ECG "
                                 "models")

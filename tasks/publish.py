@@ -17,22 +17,26 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from imnm.study_a.analysis import StudyAResults
+from imnm.study_a.parameters import StudyAParameters
 from imnm.version import code_version
 from tasks.context import RunContext
 from tasks.harmonize import HarmonizeSummary
-from tasks.study_a import StudyAParameters, StudyAResults, finite_or_none
 from warehouse.db import open_warehouse, sql
 
 # History tables kept in every release and the plain-named view over each (latest release).
-RESULT_HISTORY_TABLES = {
-    "study_a_accuracy_history": "study_a_accuracy",
-    "study_a_cox_history": "study_a_cox",
-    "study_a_patients_history": "study_a_patients",
-}
+STUDY_A_TABLES = (
+    "study_a_attrition", "study_a_accuracy", "study_a_roc_curve", "study_a_score_by_echo",
+    "study_a_logistic", "study_a_table1", "study_a_early_detection", "study_a_serial_ecgs",
+    "study_a_trajectory", "study_a_trajectory_phases", "study_a_cox", "study_a_km",
+    "study_a_logrank", "study_a_patients",
+)
+RESULT_HISTORY_TABLES = {f"{table}_history": table for table in STUDY_A_TABLES}
 # Audit tables copied into the results file so analysts can query data quality beside results.
 PUBLISHED_AUDIT_TABLES = ("runs", "validation_results")
 
@@ -67,6 +71,16 @@ def _release_id(now: datetime, fingerprint: str) -> str:
     return f"R{now:%Y%m%dT%H%M%SZ}-{fingerprint[:8]}"
 
 
+def nulls_for_nonfinite(frame: pd.DataFrame) -> pd.DataFrame:
+    """NaN and infinities become NULL: a result table says "not estimable", never NaN."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            values = out[column].astype(float)
+            out[column] = values.where(np.isfinite(values)).astype("Float64")
+    return out
+
+
 def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     if table not in RESULT_HISTORY_TABLES:
         raise KeyError(f"not a result table: {table}")
@@ -79,14 +93,8 @@ def write_release(con: duckdb.DuckDBPyConnection, ctx: RunContext, release_id: s
                   now: datetime, fingerprint: str, model_version: str, params: StudyAParameters,
                   results: StudyAResults, harmonized: HarmonizeSummary) -> dict[str, int]:
     """Insert one release's rows and its registry entry in a single transaction."""
-    frames = {
-        "study_a_accuracy_history": pd.DataFrame(
-            [{k: finite_or_none(v) for k, v in results.accuracy.items()}]
-            if results.accuracy else []),
-        "study_a_cox_history": pd.DataFrame(
-            [{k: finite_or_none(v) for k, v in row.items()} for row in results.cox]),
-        "study_a_patients_history": results.patients,
-    }
+    frames = {f"{table}_history": nulls_for_nonfinite(results.tables[table])
+              for table in STUDY_A_TABLES if table in results.tables}
     row_counts = {table: len(frame) for table, frame in frames.items()}
     sites = {"included": sorted({s.site for s in ctx.sites} - set(harmonized.held_back_sites)),
              "held_back": {s: list(c) for s, c in harmonized.held_back_sites.items()}}

@@ -45,6 +45,7 @@ class RefreshSummary:
     held_back_sites: dict[str, list[str]] = field(default_factory=dict)
     results_file: str = ""
     dq_report: str = ""
+    study_a_report: str = ""
     dq_checks_failed: int = 0
     dq_blocking_failed: int = 0
 

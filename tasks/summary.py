@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from imnm.study_a.analysis import StudyAResults
 from tasks.context import RunContext
 from tasks.dq_report import DqReport
 from tasks.harmonize import HarmonizeSummary
 from tasks.publish import ReleaseSummary
 from tasks.run_log import RefreshSummary, site_summaries
 from tasks.score import ScoreSummary
-from tasks.study_a import StudyAResults
+from tasks.study_a_report import StudyAReport
 
 SQL_EXAMPLE = (
     'imnm sql "SELECT site, count(*) AS patients, round(avg(p_lvd) * 100, 2) AS mean_p_lvd_pct, '
@@ -19,7 +20,8 @@ SQL_EXAMPLE = (
 
 def summarize_refresh(ctx: RunContext, scored: ScoreSummary, results: StudyAResults,
                       release: ReleaseSummary, harmonized: HarmonizeSummary,
-                      report: DqReport | None = None) -> RefreshSummary:
+                      report: DqReport | None = None,
+                      study_report: StudyAReport | None = None) -> RefreshSummary:
     """Collect the run's figures from the stages' outcomes and the audit trail."""
     accuracy = results.accuracy or {}
     return RefreshSummary(
@@ -37,6 +39,7 @@ def summarize_refresh(ctx: RunContext, scored: ScoreSummary, results: StudyAResu
         held_back_sites={s: list(c) for s, c in harmonized.held_back_sites.items()},
         results_file=str(release.results_file),
         dq_report=str(report.html) if report else "",
+        study_a_report=str(study_report.html) if study_report else "",
         dq_checks_failed=report.checks_failed if report else 0,
         dq_blocking_failed=report.blocking_failed if report else 0,
     )
@@ -66,6 +69,9 @@ def format_summary(summary: RefreshSummary) -> str:
     if summary.dq_report:
         lines.append(f"Data quality: {summary.dq_checks_failed} check(s) failed "
                      f"({summary.dq_blocking_failed} blocking); report: {summary.dq_report}")
+    if summary.study_a_report:
+        lines.append(f"Study A report: {summary.study_a_report}")
     lines += ["", f"Results file: {summary.results_file}", "Try:", f"  {SQL_EXAMPLE}",
-              "  imnm dq    # data-quality summary of the latest release"]
+              "  imnm dq        # data-quality summary of the latest release",
+              "  imnm report    # study A's report of the latest release, in a browser"]
     return "\n".join(lines)

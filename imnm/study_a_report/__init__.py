@@ -1,0 +1,28 @@
+"""The per-release HTML report of study A (AI-ECG P(LVD) against echo-defined LVD in IMNM).
+
+Pure rendering: the release's result rows come in as `StudyAReportData` (read by
+`tasks/study_a_report.py`), the page goes out as a string with its figures inline as SVG.
+"""
+
+from imnm.study_a_report.html import REPORT_FILE, render_report
+from imnm.study_a_report.model import (
+    ROW_KEYS,
+    TABLE_NAMES,
+    StudyAReportData,
+    history_table,
+    numbers_at_risk,
+    row_key,
+    yearly_times,
+)
+
+__all__ = [
+    "REPORT_FILE",
+    "ROW_KEYS",
+    "TABLE_NAMES",
+    "StudyAReportData",
+    "history_table",
+    "numbers_at_risk",
+    "render_report",
+    "row_key",
+    "yearly_times",
+]
