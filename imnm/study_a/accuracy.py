@@ -92,17 +92,22 @@ def score_by_echo(cohort: pd.DataFrame) -> pd.DataFrame:
         for group, summary in (("lvd", test.positive), ("no_lvd", test.negative))])
 
 
-def logistic_rows(cohort: pd.DataFrame, params: StudyAParameters) -> pd.DataFrame:
-    """Odds ratios of echo LVD for the model's call, univariable and adjusted."""
+def logistic_rows(cohort: pd.DataFrame, params: StudyAParameters
+                  ) -> tuple[pd.DataFrame, list[str]]:
+    """Odds ratios of echo LVD for the model's call, univariable and adjusted; a model the data
+    cannot support becomes a note."""
     data = cohort[cohort[GOLD_STANDARD].notna()].copy()
     for column in (GOLD_STANDARD, "model_predicts_lvd", "seropositive"):
         data[column] = data[column].astype("Float64").astype(float)
-    rows = []
+    rows, notes = [], []
     for model, covariates in LOGISTIC_MODELS.items():
-        for term in logistic_odds_ratios(data, GOLD_STANDARD, "model_predicts_lvd", covariates,
-                                         params.confidence):
-            rows.append({"model": model, "term": term.term, "odds_ratio": term.odds_ratio,
-                         "ci_low": term.ci_low, "ci_high": term.ci_high,
-                         "p_value": term.p_value, "n_patients": term.n,
-                         "n_lvd": term.n_events})
-    return pd.DataFrame(rows)
+        try:
+            terms = logistic_odds_ratios(data, GOLD_STANDARD, "model_predicts_lvd", covariates,
+                                         params.confidence)
+        except ValueError as exc:
+            notes.append(f"logistic model {model} not computed: {exc}")
+            continue
+        rows.extend({"model": model, "term": term.term, "odds_ratio": term.odds_ratio,
+                     "ci_low": term.ci_low, "ci_high": term.ci_high, "p_value": term.p_value,
+                     "n_patients": term.n, "n_lvd": term.n_events} for term in terms)
+    return pd.DataFrame(rows), notes

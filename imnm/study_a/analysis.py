@@ -67,7 +67,6 @@ def run_study_a(candidates: pd.DataFrame, serial: pd.DataFrame, params: StudyAPa
         "study_a_accuracy": lambda: accuracy_rows(cohort, params),
         "study_a_roc_curve": lambda: roc_points(cohort),
         "study_a_score_by_echo": lambda: score_by_echo(cohort),
-        "study_a_logistic": lambda: logistic_rows(cohort, params),
         "study_a_table1": lambda: table1(cohort, params),
         "study_a_early_detection": lambda: early_detection(cohort, params),
     }
@@ -83,10 +82,11 @@ def run_study_a(candidates: pd.DataFrame, serial: pd.DataFrame, params: StudyAPa
         tables["study_a_serial_ecgs"] = serial_ecgs[list(SERIAL_ECG_COLUMNS)]
         tables["study_a_trajectory"] = trajectory.trend
         tables["study_a_trajectory_phases"] = trajectory.phases
-    cox, cox_notes = cox_rows(cohort, params)
-    notes.extend(cox_notes)
-    if not cox.empty:
-        tables["study_a_cox"] = cox
+    for table, (frame, model_notes) in (("study_a_logistic", logistic_rows(cohort, params)),
+                                        ("study_a_cox", cox_rows(cohort, params))):
+        notes.extend(model_notes)
+        if not frame.empty:
+            tables[table] = frame
     km = _attempt("Kaplan-Meier", notes, lambda: kaplan_meier_rows(cohort, params))
     if km is not None:
         tables["study_a_km"], tables["study_a_logrank"] = km

@@ -83,7 +83,9 @@ def _continuous_row(row: Table1Row, data: pd.DataFrame, params: StudyAParameters
     lvd = values.loc[values[GROUP].astype(bool), row.column].to_numpy(dtype=float)
     try:
         comparison = compare_continuous(no_lvd, lvd, params.normality_alpha)
-        test, p_value, reason = comparison.test, comparison.p_value, comparison.reason
+        test, p_value = comparison.test, comparison.p_value
+        reason = (comparison.reason.replace("group a", "the P(LVD) <= cutoff group")
+                  .replace("group b", "the P(LVD) > cutoff group"))
     except ValueError as exc:
         test, p_value, reason = None, None, str(exc)
     summarize = _mean_sd if test == "welch_t" else _median_iqr

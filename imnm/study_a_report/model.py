@@ -166,4 +166,4 @@ def ph_verdict(p_value: float | None, alpha: float = 0.05) -> str:
     """A Schoenfeld-residual test's p-value in words: is proportional hazards in doubt?"""
     if p_value is None or (isinstance(p_value, float) and math.isnan(p_value)):
         return "not tested"
-    return "violated" if p_value < alpha else "holds"
+    return "violated" if p_value < alpha else "not rejected"
