@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from imnm.stats.wald import check_confidence
+
 __all__ = [
     "ConfusionAtCutoff",
     "MannWhitney",
@@ -145,11 +147,6 @@ class MannWhitney:
 # --------------------------------------------------------------------------- validation
 
 
-def _check_confidence(confidence: float) -> None:
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
-
-
 def _validate(lvd: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (labels as bool, scores as float) after checking shape, NaN and binary labels."""
     y = np.asarray(lvd)
@@ -194,7 +191,7 @@ def roc_auc_delong(lvd: np.ndarray, score: np.ndarray, confidence: float = 0.95)
     The CI is ``auc +/- z * se`` clipped to [0, 1], as pROC's ``ci.auc(method="delong")``;
     tied scores count 1/2. The SE and CI are NaN when a class has fewer than two members.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     labels, x = _validate(lvd, score)
     pos, neg = x[labels], x[~labels]
     m, n = pos.size, neg.size
@@ -249,7 +246,7 @@ def wilson_interval(
 
     Same interval as R's ``prop.test(x, n, correct = FALSE)$conf.int``.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     if total < 0 or successes < 0 or successes > total:
         raise ValueError(f"need 0 <= successes <= total, got {successes}/{total}")
     if total == 0:
@@ -276,7 +273,7 @@ def confusion_at_cutoff(
     Sensitivity, specificity, PPV and NPV carry Wilson CIs; a measure whose
     denominator is zero is NaN rather than an error.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     if not math.isfinite(cutoff):
         raise ValueError(f"cutoff must be finite, got {cutoff!r}")
     labels, x = _validate(lvd, score)
@@ -311,7 +308,7 @@ def odds_ratio_2x2(tp: int, fp: int, fn: int, tn: int, confidence: float = 0.95)
     A zero cell triggers the Haldane-Anscombe +0.5 correction of all four cells
     for the estimate and CI (``corrected=True``); p-values use the raw counts.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     a, b, c, d = (_count(k, v) for k, v in (("tp", tp), ("fp", fp), ("fn", fn), ("tn", tn)))
     if a + b + c + d == 0:
         raise ValueError("the 2x2 table is empty")

@@ -6,7 +6,6 @@ dropped (complete-case, as R's default ``na.omit``); every result reports the ``
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,10 +21,10 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
+from imnm.stats.wald import check_confidence, complete_cases, wald_ratio
+
 __all__ = ["LinearTrend", "OddsRatioTerm", "linear_trend", "logistic_odds_ratios"]
 
-# Beyond e^50 an odds ratio or its CI bound comes from a divergent fit, not an estimate.
-_MAX_LOG_OR = 50.0
 
 
 @dataclass(frozen=True)
@@ -57,23 +56,6 @@ class LinearTrend:
     p_value: float
     n: int
     confidence: float = 0.95
-
-
-def _check_confidence(confidence: float) -> None:
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
-
-
-def _complete_cases(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"column(s) not in data frame: {missing}")
-    if len(set(columns)) != len(columns):
-        raise ValueError(f"columns must be distinct, got {list(columns)}")
-    out = df.loc[:, list(columns)].dropna()
-    if out.empty:
-        raise ValueError("no complete rows to analyse")
-    return out
 
 
 def _numeric(data: pd.DataFrame, col: str) -> pd.Series:
@@ -143,9 +125,9 @@ def logistic_odds_ratios(
     ``confint.default(glm(..., binomial))`` and Wald z p as ``summary(glm)``. Exposure first,
     then covariates in order. Booleans count as 0/1.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     terms = [exposure_col, *covariates]
-    data = _complete_cases(df, [outcome_col, *terms])
+    data = complete_cases(df, [outcome_col, *terms])
     y = _numeric(data, outcome_col)
     _check_outcome(y, outcome_col)
     design = pd.DataFrame({col: _numeric(data, col) for col in terms}, index=data.index)
@@ -157,28 +139,14 @@ def logistic_odds_ratios(
             )
         _check_separation(design[col], y, col)
     result = _fit_logit(y.astype(float), sm.add_constant(design.astype(float), prepend=True))
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
     n, n_events = int(len(y)), int(y.sum())
     out: list[OddsRatioTerm] = []
     for term in terms:
-        coef, se = float(result.params[term]), float(result.bse[term])
-        if not (math.isfinite(coef) and math.isfinite(se)) or abs(coef) + z * se > _MAX_LOG_OR:
-            raise ValueError(
-                f"the fit for {term!r} diverges (log odds ratio {coef:.3g}, SE {se:.3g}): the "
-                "data are (nearly) separated, so the odds ratio cannot be estimated"
-            )
-        out.append(
-            OddsRatioTerm(
-                term=term,
-                odds_ratio=math.exp(coef),
-                ci_low=math.exp(coef - z * se),
-                ci_high=math.exp(coef + z * se),
-                p_value=float(2.0 * stats.norm.sf(abs(coef / se))),
-                n=n,
-                n_events=n_events,
-                confidence=confidence,
-            )
-        )
+        wald = wald_ratio(term, float(result.params[term]), float(result.bse[term]),
+                          confidence, "odds ratio")
+        out.append(OddsRatioTerm(term=term, odds_ratio=wald.ratio, ci_low=wald.ci_low,
+                                 ci_high=wald.ci_high, p_value=wald.p_value, n=n,
+                                 n_events=n_events, confidence=confidence))
     return out
 
 
@@ -187,7 +155,7 @@ def linear_trend(x: ArrayLike, y: ArrayLike, confidence: float = 0.95) -> Linear
 
     Same numbers as R's ``lm(y ~ x)`` with ``confint`` (t on n - 2 df) and ``cor.test(x, y)``.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     xv = np.asarray(x, dtype=float)
     yv = np.asarray(y, dtype=float)
     if xv.ndim != 1 or yv.ndim != 1 or xv.shape != yv.shape:

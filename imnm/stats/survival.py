@@ -7,7 +7,6 @@ every result reports the ``n`` actually analysed.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
+
+from imnm.stats.wald import MAX_LOG_RATIO, check_confidence, complete_cases, wald_ratio
 
 __all__ = [
     "HazardRatio",
@@ -134,18 +135,6 @@ class PhTest:
 # --------------------------------------------------------------------------- validation
 
 
-def _complete_cases(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"column(s) not in data frame: {missing}")
-    if len(set(columns)) != len(columns):
-        raise ValueError(f"columns must be distinct, got {list(columns)}")
-    out = df.loc[:, list(columns)].dropna()
-    if out.empty:
-        raise ValueError("no complete rows to analyse")
-    return out
-
-
 def _check_time_event(data: pd.DataFrame, duration_col: str, event_col: str) -> None:
     t = pd.to_numeric(data[duration_col], errors="coerce")
     if t.isna().any() or not np.isfinite(t.to_numpy(dtype=float)).all():
@@ -190,7 +179,7 @@ def _cox_frame(
     df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence[str]
 ) -> pd.DataFrame:
     """Complete, validated rows for a Cox fit (``terms[0]`` is the exposure), as floats."""
-    data = _complete_cases(df, [duration_col, event_col, *terms])
+    data = complete_cases(df, [duration_col, event_col, *terms])
     _check_time_event(data, duration_col, event_col)
     for col in terms:
         if data[col].dtype == bool:
@@ -215,8 +204,6 @@ def _cox_frame(
     return data
 
 
-# Beyond e^50 a hazard ratio or its CI bound is a divergent fit, not an estimate.
-_MAX_LOG_HR = 50.0
 
 
 def cox_hazard_ratios(
@@ -232,35 +219,19 @@ def cox_hazard_ratios(
     Efron ties (R ``coxph`` default), Wald CIs and p-values; exposure first, then
     covariates in the given order. Columns must be numeric (booleans become 0/1).
     """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
+    check_confidence(confidence)
     terms = [exposure_col, *covariates]
     data = _cox_frame(df, duration_col, event_col, terms)
     fitter = _fit_cox(data, duration_col, event_col)
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
     n = int(len(data))
     n_events = int(data[event_col].sum())
     out: list[HazardRatio] = []
     for term in terms:
-        coef = float(fitter.params_[term])
-        se = float(fitter.standard_errors_[term])
-        if not (math.isfinite(coef) and math.isfinite(se)) or abs(coef) + z * se > _MAX_LOG_HR:
-            raise ValueError(
-                f"the fit for {term!r} diverges (log hazard ratio {coef:.3g}, SE {se:.3g}): "
-                "the data are (nearly) separated, so the hazard ratio cannot be estimated"
-            )
-        out.append(
-            HazardRatio(
-                term=term,
-                hazard_ratio=math.exp(coef),
-                ci_low=math.exp(coef - z * se),
-                ci_high=math.exp(coef + z * se),
-                p_value=float(2.0 * stats.norm.sf(abs(coef / se))),
-                n=n,
-                n_events=n_events,
-                confidence=confidence,
-            )
-        )
+        wald = wald_ratio(term, float(fitter.params_[term]),
+                          float(fitter.standard_errors_[term]), confidence, "hazard ratio")
+        out.append(HazardRatio(term=term, hazard_ratio=wald.ratio, ci_low=wald.ci_low,
+                               ci_high=wald.ci_high, p_value=wald.p_value, n=n,
+                               n_events=n_events, confidence=confidence))
     return out
 
 
@@ -354,7 +325,7 @@ def proportional_hazards_test(
     data = _cox_frame(df, duration_col, event_col, terms)
     fitter = _fit_cox(data, duration_col, event_col)
     beta = fitter.params_[terms].to_numpy(dtype=float)
-    if not np.isfinite(beta).all() or (np.abs(beta) > _MAX_LOG_HR).any():
+    if not np.isfinite(beta).all() or (np.abs(beta) > MAX_LOG_RATIO).any():
         raise ValueError(
             f"the Cox fit diverges (log hazard ratios {beta.round(3).tolist()}): the data are "
             "(nearly) separated, so proportional hazards cannot be tested"
@@ -463,7 +434,7 @@ def kaplan_meier_by_group(
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
     if conf_type not in ("log-log", "log", "plain"):
         raise ValueError(f"conf_type must be 'log-log', 'log' or 'plain', got {conf_type!r}")
-    data = _complete_cases(df, [duration_col, event_col, group_col])
+    data = complete_cases(df, [duration_col, event_col, group_col])
     _check_time_event(data, duration_col, event_col)
     levels = sorted(data[group_col].unique())
     if len(levels) < 2:

@@ -1,0 +1,55 @@
+"""Shared by the regression modules: complete cases, the confidence check, and a Wald ratio
+(exp of a coefficient with its CI and p) that refuses divergent fits."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from scipy import stats
+
+# Beyond e^50 a ratio or its CI bound is a divergent fit (separation), not an estimate.
+MAX_LOG_RATIO = 50.0
+
+
+@dataclass(frozen=True)
+class WaldRatio:
+    """exp(coef) with its Wald CI and two-sided Wald p."""
+
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+def check_confidence(confidence: float) -> None:
+    """A confidence level must lie strictly between 0 and 1."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
+
+
+def complete_cases(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The rows with every one of `columns` present (R's na.omit); an error if none are."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"column(s) not in data frame: {missing}")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"columns must be distinct, got {list(columns)}")
+    out = df.loc[:, list(columns)].dropna()
+    if out.empty:
+        raise ValueError("no complete rows to analyse")
+    return out
+
+
+def wald_ratio(term: str, coef: float, se: float, confidence: float, what: str) -> WaldRatio:
+    """exp(coef) with a Wald CI and p; a non-finite or runaway fit is an error naming `what`."""
+    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    if not (math.isfinite(coef) and math.isfinite(se)) or abs(coef) + z * se > MAX_LOG_RATIO:
+        raise ValueError(
+            f"the fit for {term!r} diverges (log {what} {coef:.3g}, SE {se:.3g}): the data are "
+            f"(nearly) separated, so the {what} cannot be estimated")
+    return WaldRatio(ratio=math.exp(coef), ci_low=math.exp(coef - z * se),
+                     ci_high=math.exp(coef + z * se),
+                     p_value=float(2.0 * stats.norm.sf(abs(coef / se))))
