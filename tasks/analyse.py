@@ -19,7 +19,7 @@ from imnm.study_a.parameters import StudyAParameters
 from tasks.context import RunContext
 from warehouse.db import open_warehouse, sql
 
-# Analysis-ready tables rebuilt by every refresh, and the frame each is filled from.
+# Analysis-ready tables rebuilt by every refresh (schema in migration 012).
 ANALYSIS_TABLES = ("study_a_cohort", "study_a_serial_ecgs", "study_a_attrition")
 
 
