@@ -255,7 +255,8 @@ def build_data_docs(target: Path, release: ReleaseInfo, run_dir: Path | None
 
 # --- the report ---------------------------------------------------------------------------
 
-def _write_text(path: Path, text: str) -> None:
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write a report page whole or not at all (a temporary file, then os.replace)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -271,7 +272,7 @@ def build_from_connection(con: duckdb.DuckDBPyConnection, paths: DataPaths, rele
     release = data.release
     reports = paths.release_reports(release.release_id)
     html_path = reports / REPORT_FILE
-    _write_text(html_path, render_report(data))
+    write_text_atomically(html_path, render_report(data))
     index, pages = build_data_docs(
         reports / DATA_DOCS_DIR, release,
         gx_dir if gx_dir is not None else gx_results_dir(paths, release.run_id))

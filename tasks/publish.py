@@ -22,6 +22,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from imnm.study_a import RESULT_TABLES
 from imnm.study_a.analysis import StudyAResults
 from imnm.study_a.parameters import StudyAParameters
 from imnm.version import code_version
@@ -30,12 +31,7 @@ from tasks.harmonize import HarmonizeSummary
 from warehouse.db import open_warehouse, sql
 
 # History tables kept in every release and the plain-named view over each (latest release).
-STUDY_A_TABLES = (
-    "study_a_attrition", "study_a_accuracy", "study_a_roc_curve", "study_a_score_by_echo",
-    "study_a_logistic", "study_a_table1", "study_a_early_detection", "study_a_serial_ecgs",
-    "study_a_trajectory", "study_a_trajectory_phases", "study_a_cox", "study_a_km",
-    "study_a_logrank", "study_a_patients",
-)
+STUDY_A_TABLES = tuple(f"study_a_{name}" for name in RESULT_TABLES)
 RESULT_HISTORY_TABLES = {f"{table}_history": table for table in STUDY_A_TABLES}
 # Audit tables copied into the results file so analysts can query data quality beside results.
 PUBLISHED_AUDIT_TABLES = ("runs", "validation_results")

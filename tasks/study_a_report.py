@@ -12,7 +12,6 @@ becomes a "not computed" note in the page rather than an error.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from imnm.dq_report.html import REPORT_FILE as DQ_REPORT_FILE
-from imnm.dq_report.model import Outcome, ReleaseInfo
+from imnm.dq_report.model import Outcome
 from imnm.settings import DataPaths
 from imnm.study_a_report import (
     REPORT_FILE,
@@ -34,8 +33,13 @@ from imnm.study_a_report import (
     render_report,
 )
 from tasks.context import RunContext
-from tasks.dq_report import latest_release_id, read_outcomes
-from warehouse.db import open_warehouse
+from tasks.dq_report import (
+    latest_release_id,
+    read_outcomes,
+    read_release,
+    write_text_atomically,
+)
+from warehouse.db import open_warehouse, sql
 
 # Row order within each table (rowid: the order the analysis wrote them).
 ORDER_BY: Final[dict[str, str]] = {
@@ -45,10 +49,6 @@ ORDER_BY: Final[dict[str, str]] = {
     "trajectory": "rowid", "trajectory_phases": "phase", "cox": "rowid",
     "km": "model_group, time_years", "logrank": "rowid", "patients": "patient_key",
 }
-SELECT_RELEASE: Final[str] = """
-SELECT release_id, published_at, run_id, code_version, model_version, analysis_parameters, sites
-FROM results.releases WHERE release_id = $1
-"""
 
 
 @dataclass(frozen=True)
@@ -66,25 +66,13 @@ class StudyAReport:
 
 # --- reading ------------------------------------------------------------------------------
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else (value or {})
-
-
-def read_release(con: duckdb.DuckDBPyConnection, release_id: str
-                 ) -> tuple[ReleaseInfo, dict[str, Any]]:
-    """The release's registry entry and its analysis parameters; ValueError if unknown."""
-    row = con.execute(SELECT_RELEASE, [release_id]).fetchone()
-    if row is None:
-        raise ValueError(f"no release {release_id!r}: `imnm sql \"SELECT release_id FROM "
-                         "results.releases\"` lists them")
-    rid, published_at, run_id, code_version, model_version, parameters, sites_json = row
-    sites = _json(sites_json)
-    release = ReleaseInfo(
-        release_id=rid, published_at=published_at, run_id=run_id, code_version=code_version,
-        model_version=model_version, included_sites=tuple(sites.get("included") or ()),
-        held_back={site: tuple(checks) for site, checks in
-                   sorted((sites.get("held_back") or {}).items())})
-    return release, dict(_json(parameters))
+def read_release_parameters(con: duckdb.DuckDBPyConnection, release_id: str
+                            ) -> dict[str, Any]:
+    """The analysis parameters the release recorded (empty when it has none)."""
+    row = con.execute(sql("select_release_parameters"), [release_id]).fetchone()
+    if row is None or row[0] is None:
+        return {}
+    return dict(json.loads(row[0]) if isinstance(row[0], str) else row[0])
 
 
 def read_table(con: duckdb.DuckDBPyConnection, name: str, release_id: str
@@ -125,9 +113,9 @@ def read_report_data(con: duckdb.DuckDBPyConnection, release_id: str,
                      models_dir: Path | None = None, dq_report_href: str | None = None
                      ) -> StudyAReportData:
     """Everything the study A report of `release_id` shows, read through `con`."""
-    release, parameters = read_release(con, release_id)
+    release = read_release(con, release_id)
     return StudyAReportData(
-        release=release, analysis_parameters=parameters,
+        release=release, analysis_parameters=read_release_parameters(con, release_id),
         tables={name: read_table(con, name, release_id) for name in TABLE_NAMES},
         outcomes=_outcomes(con, release.run_id),
         model_card_synthetic=(model_card_synthetic(models_dir, release.model_version)
@@ -143,20 +131,13 @@ def report_path(paths: DataPaths, release_id: str) -> Path:
     return paths.release_reports(release_id) / REPORT_FILE
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def build_from_connection(con: duckdb.DuckDBPyConnection, paths: DataPaths, release_id: str
                           ) -> StudyAReport:
     """Write the release's study A report, reading through `con` (any open connection)."""
     started = time.perf_counter()
     data = read_report_data(con, release_id, paths.models, DQ_REPORT_FILE)
     target = report_path(paths, data.release.release_id)
-    _write_text(target, render_report(data))
+    write_text_atomically(target, render_report(data))
     return StudyAReport(
         release_id=data.release.release_id, html=target, written=True,
         not_computed=tuple(n for n in TABLE_NAMES if data.missing(n)),
@@ -180,7 +161,7 @@ def write_study_a_report(paths: DataPaths, release_id: str | None = None, *,
             raise ValueError("no release yet: run `imnm refresh` first")
         existing = report_path(paths, chosen)
         if not overwrite and existing.is_file():
-            release, _ = read_release(con, chosen)  # the id must still name a release
+            release = read_release(con, chosen)  # the id must still name a release
             return StudyAReport(chosen, existing, False, (), release.synthetic,
                                 time.perf_counter() - started)
         return build_from_connection(con, paths, chosen)

@@ -19,6 +19,8 @@ from imnm.study_a.parameters import StudyAParameters
 
 SEROPOSITIVE_TYPES = ("anti-HMGCR", "anti-SRP", "other_msa")
 STATIN_USE_EXPOSURES = ("current", "previous")
+# The released name of each side of the model's call (model_predicts_lvd).
+MODEL_GROUPS = {True: "predicts_lvd", False: "predicts_no_lvd"}
 COHORT_COLUMNS = (
     "patient_key", "site", "symptom_onset_date", "diagnosis_date", "ecg_id", "ecg_date",
     "p_lvd", "model_predicts_lvd", "echo_date", "echo_lvd_flag", "echo_lvd_findings",

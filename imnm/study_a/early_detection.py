@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from imnm.study_a.cohort import MODEL_GROUPS
 from imnm.study_a.parameters import StudyAParameters
 
 CARDIORESPIRATORY_DEATH = "cardiorespiratory"
-MODEL_GROUPS = (("predicts_lvd", True), ("predicts_no_lvd", False))
 
 
 def early_detection(cohort: pd.DataFrame, params: StudyAParameters) -> pd.DataFrame:
@@ -24,7 +24,7 @@ def early_detection(cohort: pd.DataFrame, params: StudyAParameters) -> pd.DataFr
     silent["later_lvd"] = later_lvd.fillna(False).astype(bool)
     silent["cardiorespiratory_death"] = death.fillna(False).astype(bool)
     rows = []
-    for name, predicted in MODEL_GROUPS:
+    for predicted, name in MODEL_GROUPS.items():
         group = silent[silent["model_predicts_lvd"].astype(bool) == predicted]
         rows.append({
             "model_group": name, "n_patients": len(group),

@@ -10,6 +10,7 @@ from imnm.stats.survival import (
     kaplan_meier_by_group,
     proportional_hazards_test,
 )
+from imnm.study_a.cohort import MODEL_GROUPS
 from imnm.study_a.parameters import StudyAParameters
 
 EXPOSURE = "model_predicts_lvd"
@@ -18,7 +19,6 @@ COX_MODELS: dict[str, tuple[str, ...]] = {
     "adjusted_age": ("age_at_diagnosis",),
     "adjusted_ascvd": ("ascvd_10y_risk_percent",),
 }
-GROUP_NAMES = {True: "predicts_lvd", False: "predicts_no_lvd"}
 
 
 def survival_rows(cohort: pd.DataFrame) -> pd.DataFrame:
@@ -57,7 +57,7 @@ def kaplan_meier_rows(cohort: pd.DataFrame, params: StudyAParameters
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(step table per model group, log-rank test) of survival after the index ECG."""
     data = survival_rows(cohort)
-    data["model_group"] = data[EXPOSURE].astype(bool).map(GROUP_NAMES)
+    data["model_group"] = data[EXPOSURE].astype(bool).map(MODEL_GROUPS)
     result = kaplan_meier_by_group(data, "followup_years", "died", "model_group",
                                    params.confidence)
     steps = pd.concat(

@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from imnm.dq_report.html import REPORT_FILE as DQ_REPORT_FILE
 from imnm.dq_report.html import SYNTHETIC_NOTICE
+from imnm.dq_report.html import TEMPLATES as DQ_TEMPLATES
 from imnm.dq_report.model import summarize_sites
 from imnm.study_a_report import figures
 from imnm.study_a_report.model import (
@@ -115,7 +116,9 @@ def _parameter(value: Any) -> str:
 
 @cache
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
+    # The data-quality report's stylesheet is the base; study_a.css adds to it.
+    env = Environment(loader=FileSystemLoader([str(TEMPLATES), str(DQ_TEMPLATES)]),
+                      autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)
     env.globals.update(cell=cell, text=text, with_ci=with_ci, p_is=p_is, ph_verdict=ph_verdict,

@@ -14,16 +14,12 @@ from datetime import datetime
 from typing import Any, Final
 
 from imnm.dq_report.model import Outcome, ReleaseInfo
+from imnm.study_a import RESULT_TABLES
 
 Row = Mapping[str, Any]
 Rows = tuple[Row, ...]
 
-# Every study A result table, in report order (the released table is results.study_a_<name>).
-TABLE_NAMES: Final[tuple[str, ...]] = (
-    "attrition", "accuracy", "roc_curve", "score_by_echo", "logistic", "table1",
-    "early_detection", "serial_ecgs", "trajectory", "trajectory_phases", "cox", "km",
-    "logrank", "patients",
-)
+TABLE_NAMES: Final[tuple[str, ...]] = RESULT_TABLES
 # Columns naming one row of each table within a release (empty: the table has one row).
 ROW_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
     "attrition": ("analysis", "step"),
