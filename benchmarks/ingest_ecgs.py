@@ -216,9 +216,9 @@ def platform_phase(data_root: str, sites_dir: str, fmt: str, n: int,
     from prefect.logging import disable_run_logger
 
     import imnm.ecg.normalize  # noqa: F401
+    from imnm.refresh.runs import start_run
     from imnm.settings import DataPaths
     from tasks.discover import discover_new_files
-    from tasks.run_log import start_run
     from tasks.stage import parse_and_stage
     from warehouse.db import open_warehouse
 

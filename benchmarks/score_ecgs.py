@@ -384,9 +384,9 @@ def dask_phase(data_root: str, model_version: str, n: int, workers: int) -> dict
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.score_ecgs import score_on_dask
+    from imnm.refresh.context import RunContext
     from imnm.scoring_config import load_scoring_settings
     from imnm.settings import DataPaths
-    from tasks.context import RunContext
 
     settings = dataclasses.replace(load_scoring_settings(environ={}), engine="dask",
                                    dask_address="", dask_local_workers=workers,

@@ -12,7 +12,6 @@ import copy
 import json
 import math
 import re
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -24,6 +23,8 @@ from great_expectations.expectations.expectation import (
     MulticolumnMapExpectation,
 )
 from great_expectations.expectations.registry import get_expectation_impl
+
+from imnm.quality.checks import Check
 
 SUITES_DIR: Final[Path] = Path(__file__).resolve().parent / "suites"
 
@@ -58,19 +59,6 @@ class UnknownRecordKindError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    """One expectation of a suite, described by its metadata."""
-
-    suite: str
-    check_name: str
-    expectation_type: str
-    column_name: str | None
-    category: str
-    severity: str
-    threshold: float
 
 
 def suite_path(kind: str) -> Path:
@@ -201,11 +189,11 @@ def load_suite(kind: str) -> gx.ExpectationSuite:
     return gx.ExpectationSuite(**copy.deepcopy(_suite_document(kind)))
 
 
-def suite_checks(kind: str) -> list[CheckSpec]:
+def suite_checks(kind: str) -> list[Check]:
     """The checks of `kind`'s suite in file order, as recorded in the audit tables."""
     document = _suite_document(kind)
     return [
-        CheckSpec(
+        Check(
             suite=document["name"],
             check_name=raw["meta"]["check_name"],
             expectation_type=raw["type"],

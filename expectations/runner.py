@@ -31,7 +31,8 @@ from great_expectations.data_context.types.base import (
     ProgressBarsConfig,
 )
 
-from expectations.registry import CheckSpec, load_suite, suite_checks
+from expectations.registry import load_suite, suite_checks
+from imnm.quality.checks import Check, CheckOutcome
 
 LINEAGE_COLUMNS: Final[tuple[str, ...]] = ("site", "file_id", "source_row")
 RESULT_FORMAT: Final[dict[str, Any]] = {
@@ -46,23 +47,6 @@ _VALIDATION_LOCK = threading.Lock()
 
 class ValidationError(RuntimeError):
     """Great Expectations could not evaluate a check on a batch."""
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """The result of one check on one batch; failed_rows are (file_id, source_row, value)."""
-
-    suite: str
-    check_name: str
-    expectation_type: str
-    column_name: str | None
-    category: str
-    severity: str
-    threshold: float
-    rows_tested: int
-    rows_failed: int
-    passed: bool
-    failed_rows: tuple[tuple[int, int, str | None], ...]
 
 
 @cache
@@ -132,7 +116,7 @@ def format_value(value: Any) -> str | None:
 
 
 def _failed_rows(
-    spec: CheckSpec, result: dict[str, Any]
+    spec: Check, result: dict[str, Any]
 ) -> tuple[tuple[int, int, str | None], ...]:
     """(file_id, source_row, value) per failing row; pair checks join both values with a comma."""
     columns = (spec.column_name or "").split(",")
@@ -144,7 +128,7 @@ def _failed_rows(
     return tuple(sorted(rows, key=lambda row: (row[0], row[1])))
 
 
-def _outcome(spec: CheckSpec, evr: ExpectationValidationResult) -> CheckOutcome:
+def _outcome(spec: Check, evr: ExpectationValidationResult) -> CheckOutcome:
     """Turn one GX result into an outcome; an evaluation error raises ValidationError."""
     info = evr.exception_info or {}
     errors = [info] if "raised_exception" in info else list(info.values())
@@ -165,13 +149,7 @@ def _outcome(spec: CheckSpec, evr: ExpectationValidationResult) -> CheckOutcome:
         )
     allowed = math.floor(spec.threshold * rows_tested + 1e-9)
     return CheckOutcome(
-        suite=spec.suite,
-        check_name=spec.check_name,
-        expectation_type=spec.expectation_type,
-        column_name=spec.column_name,
-        category=spec.category,
-        severity=spec.severity,
-        threshold=spec.threshold,
+        check=spec,
         rows_tested=rows_tested,
         rows_failed=rows_failed,
         passed=rows_failed <= allowed,

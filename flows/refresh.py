@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prefect import flow
 
+from flows.score_ecgs import score_new_ecgs
+from imnm.refresh.runs import RefreshSummary, finish_run, start_run
 from imnm.scoring_config import load_scoring_settings
 from imnm.settings import pseudonym_key, resolve_data_paths
-from imnm.study_a.parameters import load_study_a_parameters
+from imnm.studies.parameters import load_study_parameters, recorded_parameters
 from tasks.analyse import run_study_analyses
 from tasks.discover import discover_new_files
 from tasks.dq_report import dq_report_task
 from tasks.harmonize import harmonize_into_core
 from tasks.model_selection import current_model_version
 from tasks.publish import publish_release
-from tasks.run_log import RefreshSummary, finish_run, start_run
-from tasks.score import score_new_ecgs
 from tasks.stage import parse_and_stage
-from tasks.study_a_report import study_a_report_task
+from tasks.study_reports import study_reports_task
 from tasks.summary import summarize_refresh
 from tasks.validate import validate_staged
 from tasks.validate_core import validate_core_and_apply_policy
@@ -26,14 +27,18 @@ from tasks.validate_core import validate_core_and_apply_policy
 
 @flow(name="refresh", log_prints=True)
 def refresh(data_dir: str | None = None, sites_dir: str | None = None,
-            lvd_cutoff: float | None = None, retry_quarantined: bool = False) -> RefreshSummary:
-    """Discover -> stage -> validate -> harmonize -> score -> analyse -> publish."""
+            study_parameters: dict[str, dict[str, Any]] | None = None,
+            retry_quarantined: bool = False) -> RefreshSummary:
+    """Discover -> stage -> validate -> harmonize -> score -> analyse -> publish -> report.
+
+    `study_parameters` overrides studies' configured parameters: {study: {name: value}}.
+    """
     paths = resolve_data_paths(data_dir)
-    params = load_study_a_parameters(cutoff=lvd_cutoff)
+    params = load_study_parameters(study_parameters)
     key = pseudonym_key()
     scoring = load_scoring_settings()
     model_version = current_model_version(paths)
-    ctx = start_run(paths, "refresh", params.as_dict(),
+    ctx = start_run(paths, "refresh", recorded_parameters(params),
                     Path(sites_dir) if sites_dir else None)
     try:
         # Load
@@ -44,16 +49,16 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
         harmonized = validate_core_and_apply_policy(ctx, key, harmonized)
         # Score and analyse
         scored = score_new_ecgs(ctx, model_version, scoring)
-        results = run_study_analyses(ctx, model_version, params)
+        analysed = run_study_analyses(ctx, model_version, params)
         # Publish
-        release = publish_release(ctx, model_version, params, results, harmonized)
+        release = publish_release(ctx, model_version, params, analysed, harmonized)
         # Report (a release that already exists keeps the reports it was published with)
         report = dq_report_task(ctx, release.release_id) if release.is_new else None
-        study_report = study_a_report_task(ctx, release.release_id) if release.is_new else None
+        study_reports = study_reports_task(ctx, release.release_id) if release.is_new else ()
     except BaseException:
         finish_run(ctx, RefreshSummary(run_id=ctx.run_id), status="failed")
         raise
-    summary = summarize_refresh(ctx, scored, results, release, harmonized, report,
-                                study_report)
+    summary = summarize_refresh(ctx, scored, analysed, release, harmonized, report,
+                                study_reports)
     finish_run(ctx, summary)
     return summary

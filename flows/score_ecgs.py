@@ -1,5 +1,6 @@
-"""Scoring fanned out over waveform shards on Dask: one task per shard, scores written back by
-this process as each shard finishes (the warehouse has one writer)."""
+"""Scoring the ECGs a model has not scored: in this process, or fanned out over waveform shards
+on Dask (one task per shard, scores written back by this process as each shard finishes: the
+warehouse has one writer)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,19 @@ from prefect.futures import as_completed
 from prefect_dask import DaskTaskRunner
 
 from imnm.progress import Progress
+from imnm.refresh.context import RunContext
 from imnm.scoring_config import ScoringSettings
-from tasks.context import RunContext
-from tasks.score import ScoreSummary, plan_shard, score_shard, unscored_shards, write_scores
-from warehouse.db import open_warehouse, sql
+from tasks.score import (
+    ScoreSummary,
+    count_scored,
+    count_unscored,
+    plan_shard,
+    score_in_process,
+    score_shard,
+    scoring_warehouse,
+    unscored_shards,
+    write_scores,
+)
 
 # Shards submitted ahead per worker: enough to keep workers busy, few enough that the plans and
 # scores held here stay small whatever the archive's size.
@@ -38,8 +48,8 @@ def score_shards_on_dask(ctx: RunContext, model_version: str, settings: ScoringS
     """Plan shards -> score each on a worker -> write each shard's scores as it completes."""
     logger = get_run_logger()
     started = time.perf_counter()
-    with open_warehouse(ctx.paths.warehouse) as con:
-        already = con.execute(sql("count_scored_ecgs"), [model_version]).fetchone()[0]
+    with scoring_warehouse(ctx) as con:
+        already = count_scored(con, model_version)
         shards = unscored_shards(con, model_version)
         total = sum(n for _, n in shards)
         window = SHARDS_IN_FLIGHT_PER_WORKER * settings.dask_local_workers
@@ -63,3 +73,12 @@ def score_on_dask(ctx: RunContext, model_version: str, settings: ScoringSettings
     """Run the Dask scoring subflow with the runner the settings describe."""
     runner = dask_task_runner(settings)
     return score_shards_on_dask.with_options(task_runner=runner)(ctx, model_version, settings)
+
+
+def score_new_ecgs(ctx: RunContext, model_version: str, settings: ScoringSettings
+                   ) -> ScoreSummary:
+    """Score what the model has not scored: on Dask when configured and there is enough work
+    to repay starting workers, otherwise in this process."""
+    if settings.engine == "dask" and count_unscored(ctx, model_version) >= settings.dask_min_ecgs:
+        return score_on_dask(ctx, model_version, settings)
+    return score_in_process(ctx, model_version, settings)

@@ -14,8 +14,13 @@ from pathlib import Path
 from prefect import flow
 
 from imnm.settings import resolve_data_paths
-from tasks.model_evaluation import evaluate_model
-from tasks.model_training import build_demo_archive, register_model, train_network, write_model_card
+from tasks.model_training import (
+    build_demo_archive,
+    evaluate_model,
+    register_model,
+    train_network,
+    write_model_card,
+)
 from tasks.training_set import (
     decide_synthetic,
     describe_source,

@@ -21,7 +21,8 @@ from imnm.settings import (
     resolve_data_paths,
 )
 from imnm.siteconfig import load_site_configs, load_vocabularies
-from imnm.study_a.parameters import load_study_a_parameters
+from imnm.studies.parameters import load_study_parameters, parse_overrides
+from imnm.studies.registry import STUDY_NAMES, UnknownStudyError, all_studies, get_study
 
 if TYPE_CHECKING:
     from models.registry import ModelCard
@@ -62,13 +63,14 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     pseudonym_key()
     load_site_configs(Path(args.sites_dir) if args.sites_dir else CONFIG_DIR / "sites")
     load_vocabularies(CONFIG_DIR / "vocabularies.toml")
-    load_study_a_parameters(cutoff=args.cutoff)
+    overrides = parse_overrides(args.set)
+    load_study_parameters(overrides)
     paths = _paths(args)
     from flows.refresh import refresh
-    from tasks.summary import format_summary
+    from imnm.refresh.summary import format_summary
 
     summary = refresh(data_dir=str(paths.root), sites_dir=args.sites_dir,
-                      lvd_cutoff=args.cutoff, retry_quarantined=args.retry_quarantined)
+                      study_parameters=overrides, retry_quarantined=args.retry_quarantined)
     print(format_summary(summary))
     return 0
 
@@ -95,12 +97,12 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def cmd_dq(args: argparse.Namespace) -> int:
     """Print a release's data-quality summary and where its report and Data Docs are."""
-    from tasks.dq_report import dq_summary
+    from imnm.dq_report.write import dq_summary
 
     paths = resolve_data_paths(args.data_dir)
     print(dq_summary(paths, args.release))
     if args.recall:
-        from tasks.defect_recall import demo_recall, format_recall
+        from imnm.demo.recall import demo_recall, format_recall
 
         report = demo_recall(paths)
         print()
@@ -110,13 +112,19 @@ def cmd_dq(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Print the path of a release's study A report (written first when missing) and open it."""
-    from tasks.study_a_report import write_study_a_report
+    """Print the paths of a release's study reports (each written first when missing) and
+    open them: one study with --study, else every registered study."""
+    from imnm.studies.reports import write_study_report
+    from models.registry import card_says_synthetic
 
-    report = write_study_a_report(resolve_data_paths(args.data_dir), args.release,
-                                  overwrite=False)
-    print(report.html)
-    if not args.no_open and not _open_in_browser(report.html):
+    paths = resolve_data_paths(args.data_dir)
+    studies = (get_study(args.study),) if args.study else all_studies()
+    pages = [write_study_report(paths, study, args.release, overwrite=False,
+                                card_lookup=lambda v: card_says_synthetic(paths.models, v)).html
+             for study in studies]
+    for page in pages:
+        print(page)
+    if not args.no_open and not all(_open_in_browser(page) for page in pages):
         print("No browser to open it here: open the file above.", file=sys.stderr)
     return 0
 
@@ -325,17 +333,22 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = commands.add_parser("refresh", help="load new extracts, score, analyse, publish")
     _add_data_dir(refresh)
     refresh.add_argument("--sites-dir", help="site configuration folder (default config/sites)")
-    refresh.add_argument("--cutoff", type=float, default=None,
-                         help="P(LVD) cutoff of study A, overriding config/study_a.toml "
-                              "(there 0.01, the published 1%%)")
+    refresh.add_argument("--set", action="append", default=[], metavar="STUDY.NAME=VALUE",
+                         help="override a study parameter of config/studies/<study>.toml for "
+                              f"this run (repeatable), e.g. --set {STUDY_NAMES[0]}.cutoff=0.02; "
+                              f"studies: {', '.join(STUDY_NAMES)}")
     refresh.add_argument("--retry-quarantined", action="store_true",
                          help="stage again files quarantined earlier whose content is still "
                               "landed (after fixing a site configuration)")
     refresh.set_defaults(handler=cmd_refresh)
 
-    sql = commands.add_parser("sql", help="run a read-only query on the published results")
+    examples = [q for study in all_studies() for q in study.sql_examples[1:2]]
+    sql = commands.add_parser(
+        "sql", help="run a read-only query on the published results",
+        epilog="examples:\n" + "\n".join(f'  imnm sql "{q}"' for q in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_data_dir(sql)
-    sql.add_argument("query", help='e.g. "SELECT * FROM results.study_a_accuracy"')
+    sql.add_argument("query", help=f'e.g. "{examples[0]}"' if examples else "a SELECT")
     sql.add_argument("--warehouse", action="store_true",
                      help="query the working warehouse (staging, core, audit) instead")
     sql.add_argument("--csv", help="also write the result to this CSV file")
@@ -351,9 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also print the checks' recall on the demo's injected defects")
     dq.set_defaults(handler=cmd_dq)
 
-    report = commands.add_parser("report", help="open the study A report of the latest "
-                                 "release (written first if missing) and print its path")
+    report = commands.add_parser("report", help="open the study reports of the latest release "
+                                 "(written first if missing) and print their paths")
     _add_data_dir(report)
+    report.add_argument("--study", choices=STUDY_NAMES,
+                        help="one study's report (default: every study's)")
     report.add_argument("--release", help="release id (default: the latest release)")
     report.add_argument("--no-open", action="store_true",
                         help="print the path only, do not open a browser")
@@ -420,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ConfigurationError, FileNotFoundError,
-                                                    ValueError)
+                                                    ValueError, UnknownStudyError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,12 +6,12 @@ Read once at the edge (the flow); tasks receive a `ScoringSettings` value.
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from imnm.settings import CONFIG_DIR, ConfigurationError
+from imnm.typed_settings import read_toml, typed_settings
 
 SCORING_CONFIG_FILE: Final[Path] = CONFIG_DIR / "scoring.toml"
 ENGINE_ENV: Final[str] = "IMNM_SCORING_ENGINE"
@@ -52,27 +52,11 @@ def load_scoring_settings(path: Path = SCORING_CONFIG_FILE,
     """Settings from `path` (defaults where absent), then `$IMNM_SCORING_ENGINE` and
     `$IMNM_DASK_ADDRESS` when set."""
     environ = dict(os.environ) if environ is None else environ
-    raw: dict[str, Any] = {}
-    if path.exists():
-        try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"{path}: {exc}") from exc
-        section = dict(document.get("scoring", {}))
-        dask = section.pop("dask", {})
-        raw.update(section)
-        raw.update({f"dask_{key}": value for key, value in dask.items()})
-    known = {f.name: f.type for f in fields(ScoringSettings)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ConfigurationError(f"{path}: unknown scoring settings {unknown}")
+    section = dict(read_toml(path, missing_ok=True).get("scoring", {}))
+    dask = section.pop("dask", {})
+    raw: dict[str, Any] = {**section, **{f"dask_{key}": value for key, value in dask.items()}}
     if environ.get(ENGINE_ENV):
         raw["engine"] = environ[ENGINE_ENV]
     if environ.get(DASK_ADDRESS_ENV):
         raw["dask_address"] = environ[DASK_ADDRESS_ENV]
-    for name, value in raw.items():
-        expected = int if name not in ("engine", "precision", "dask_address") else str
-        if not isinstance(value, expected) or isinstance(value, bool):
-            raise ConfigurationError(f"{path}: scoring setting {name} must be "
-                                     f"{expected.__name__}, got {value!r}")
-    return ScoringSettings(**raw)
+    return typed_settings(ScoringSettings, raw, where=f"{path} [scoring]")

@@ -17,8 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "config"
 
 
-class ConfigurationError(RuntimeError):
-    """The platform was started without a setting it needs."""
+class ConfigurationError(ValueError):
+    """A setting is missing or wrong; the message names the file (or variable) and the key."""
 
 
 @dataclass(frozen=True)

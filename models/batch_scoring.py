@@ -36,7 +36,7 @@ Precision = Literal["float32", "mixed_bfloat16", "mixed_float16"]
 DEFAULT_BATCH_SIZE: Final[int] = 256
 DEFAULT_PREFETCH_BATCHES: Final[int] = 2
 # Mixed precision is used only if it keeps every score of a probe batch within this of the
-# float32 score: a tenth of study A's 1% P(LVD) cutoff (`check_precision`; docs/ai-ecg.md).
+# float32 score: a tenth of the published 1% P(LVD) cutoff (`check_precision`; docs/ai-ecg.md).
 MIXED_PRECISION_TOLERANCE: Final[float] = 0.001
 
 IdsAndWaveforms = tuple[Sequence[str], np.ndarray]

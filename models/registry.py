@@ -434,3 +434,14 @@ def _check_version_name(version: str) -> None:
     """Refuse names that are not a single safe path component."""
     if not _VERSION_PATTERN.fullmatch(version):
         raise ValueError(f"invalid model version name {version!r}")
+
+
+def card_says_synthetic(models_dir: Path, version: str) -> bool | None:
+    """Whether the registered model's card says it was trained on synthetic data (None when
+    `models_dir` has no readable card for that version)."""
+    if not (models_dir / version).is_dir():
+        return None
+    try:
+        return ModelRegistry(models_dir).get(version).card.training_data.synthetic
+    except (RegistryError, ValueError, KeyError, TypeError):
+        return None

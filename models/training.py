@@ -8,8 +8,8 @@ reruns agree to float32 round-off; for bit-identical reruns start the process wi
 TF_NUM_INTRAOP_THREADS=1 and TF_NUM_INTEROP_THREADS=1 (slower).
 
 Class imbalance: by default the loss is unweighted, so P(LVD) is calibrated to the training
-prevalence, as the published low-EF network's outputs are (small probabilities; study A's 1 %
-cutoff is read on that scale). With `balance_classes=True` each class gets weight
+prevalence, as the published low-EF network's outputs are (small probabilities; the published 1 %
+P(LVD) cutoff is read on that scale). With `balance_classes=True` each class gets weight
 n_train / (2 * n_class), computed from the training labels only; the probabilities then
 correspond to a 50 % prevalence and must be recalibrated before being read as risks.
 """

@@ -18,8 +18,8 @@ import duckdb
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from imnm.refresh.context import RunContext
 from imnm.siteconfig import KindMapping, SiteConfig
-from tasks.context import RunContext
 from warehouse.db import open_warehouse, sql
 
 _CHUNK = 1 << 20

@@ -14,9 +14,9 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from imnm.harmonize.rules import Harmonized, HarmonizeInput, harmonize
+from imnm.refresh.context import RunContext
 from imnm.siteconfig import RECORD_KINDS
-from tasks.context import RunContext
-from tasks.harmonize_rules import Harmonized, HarmonizeInput, harmonize
 from tasks.validate import SiteValidation
 from warehouse.db import insert_many, open_warehouse, sql
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
 from imnm.settings import ConfigurationError, DataPaths
 
 
+@task(name="choose model", cache_policy=NO_CACHE)
 def current_model_version(paths: DataPaths) -> str:
     """The registry's current model version; a clear error when none is registered."""
     from models.registry import ModelRegistry, RegistryError

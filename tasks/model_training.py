@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,8 +10,8 @@ import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from models.evaluation import CARD_CUTOFF, TestSplitEvaluation, evaluate_on_test_split
 from models.registry import ModelCard
-from tasks.model_evaluation import TestSplitEvaluation
 from tasks.training_set import PairSelection, TrainingSource, TrainingSplits, summarize_training_set
 
 if TYPE_CHECKING:
@@ -85,3 +86,17 @@ def register_model(model: keras.Model, card: ModelCard, models_dir: Path, set_cu
         registry.set_current(registered.version)
     print(f"registered {registered.version}{' and set it current' if set_current else ''}")
     return registered.version
+
+
+@task(name="evaluate on test split", cache_policy=NO_CACHE)
+def evaluate_model(model: object, waveforms_uv: np.ndarray, labels: np.ndarray,
+                   cutoff: float = CARD_CUTOFF) -> TestSplitEvaluation:
+    """The card's test-split metrics for a trained model."""
+    evaluation = evaluate_on_test_split(model, waveforms_uv, labels, cutoff)
+    metrics = evaluation.metrics
+    print(f"test AUC {metrics['test_auc']:.3f} ({metrics.get('test_auc_ci_low', math.nan):.3f}"
+          f"-{metrics.get('test_auc_ci_high', math.nan):.3f}); at P(LVD) > {cutoff:g}: "
+          f"sensitivity {metrics['test_sensitivity']:.3f}, specificity "
+          f"{metrics['test_specificity']:.3f}; Brier {metrics['test_brier']:.4f}, calibration "
+          f"slope {metrics.get('test_calibration_slope', math.nan):.2f}")
+    return evaluation

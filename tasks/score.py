@@ -12,6 +12,7 @@ Two engines: in the refresh's own process, or fanned out over shards on Dask wor
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from logging import Logger, LoggerAdapter
@@ -25,10 +26,10 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from imnm.progress import Progress
+from imnm.refresh.context import RunContext
 from imnm.scoring_config import ScoringSettings
 from imnm.settings import DataPaths
 from imnm.waveform_store import iter_shard_rows
-from tasks.context import RunContext
 from warehouse.db import open_warehouse, sql
 
 if TYPE_CHECKING:
@@ -190,14 +191,17 @@ def score_in_process(ctx: RunContext, model_version: str, settings: ScoringSetti
                               get_run_logger())
 
 
-def score_new_ecgs(ctx: RunContext, model_version: str, settings: ScoringSettings
-                   ) -> ScoreSummary:
-    """Score what the model has not scored: on Dask when configured and there is enough work
-    to repay starting workers, otherwise in this process."""
+def count_unscored(ctx: RunContext, model_version: str) -> int:
+    """ECGs in core the model has not scored yet."""
     with open_warehouse(ctx.paths.warehouse) as con:
-        n_unscored = sum(n for _, n in unscored_shards(con, model_version))
-    if settings.engine == "dask" and n_unscored >= settings.dask_min_ecgs:
-        from flows.score_ecgs import score_on_dask
+        return sum(n for _, n in unscored_shards(con, model_version))
 
-        return score_on_dask(ctx, model_version, settings)
-    return score_in_process(ctx, model_version, settings)
+
+def scoring_warehouse(ctx: RunContext) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """The run's warehouse connection the scoring loop writes scores through (one writer)."""
+    return open_warehouse(ctx.paths.warehouse)
+
+
+def count_scored(con: duckdb.DuckDBPyConnection, model_version: str) -> int:
+    """ECGs the model has already scored."""
+    return int(con.execute(sql("count_scored_ecgs"), [model_version]).fetchone()[0])

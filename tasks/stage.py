@@ -19,13 +19,13 @@ from prefect.cache_policies import NO_CACHE
 
 from imnm.ecg.formats import EcgFileError, read_ecg
 from imnm.ecg.normalize import normalize_to_contract
+from imnm.refresh.context import RunContext
 from imnm.siteconfig import RECORD_KINDS
+from imnm.staging.redelivery import diff_deliveries, summarize_changes
+from imnm.staging.rules import MappingMismatchError, stage_table
+from imnm.staging.table_readers import TableFileError, read_table_file
 from imnm.waveform_store import WaveformShardWriter
-from tasks.context import RunContext
 from tasks.discover import RegisteredFile
-from tasks.redelivery import diff_deliveries, summarize_changes
-from tasks.staging_rules import MappingMismatchError, stage_table
-from tasks.table_readers import TableFileError, read_table_file
 from warehouse.db import insert_many, open_warehouse, sql
 
 ECG_SHARD_ROWS = 1000

@@ -40,7 +40,8 @@ class WarehouseBusyError(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainingLabel:
-    """A label the model can be trained on: its name, its core.echos column, its meaning."""
+    """A label the model can be trained on: its name, its column of the training pairs, its
+    meaning."""
 
     name: str
     column: str
@@ -59,8 +60,8 @@ LABELS: Final[dict[str, TrainingLabel]] = {
     "lvd_broad": TrainingLabel(
         "lvd_broad", "echo_lvd_flag",
         "Broad LVD on the echocardiogram closest to the ECG within {window} days "
-        "(core.echos.echo_lvd_flag: EF <= 35%, mildly abnormal systolic function, diastolic "
-        "dysfunction, hypokinesis or regional wall-motion abnormality, as study A defines LVD)"),
+        "(any finding in core.echos.echo_findings: EF <= 35%, mildly abnormal systolic "
+        "function, diastolic dysfunction, hypokinesis or regional wall-motion abnormality)"),
 }
 
 

@@ -17,8 +17,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from imnm.pseudonym import pseudonymize
+from imnm.refresh.context import RunContext
 from imnm.siteconfig import RECORD_KINDS, KindMapping, normalize_spelling
-from tasks.context import RunContext
 from tasks.stage import StageOutcome
 from warehouse.db import insert_many, open_warehouse, sql
 
@@ -87,7 +87,7 @@ def validate_staged(ctx: RunContext, staged: list[StageOutcome], key: bytes
                     ) -> list[SiteValidation]:
     """Validate each (site, kind) batch staged in this run and store every result."""
     from expectations.runner import validate_batch
-    from tasks.dq_report import gx_results_dir, save_gx_result
+    from imnm.quality.gx_results import gx_results_dir, save_gx_result
 
     logger = get_run_logger()
     batches: dict[tuple[str, str], list[int]] = defaultdict(list)

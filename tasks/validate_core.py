@@ -15,8 +15,8 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from imnm.refresh.context import RunContext
 from imnm.siteconfig import RECORD_KINDS
-from tasks.context import RunContext
 from tasks.harmonize import HarmonizeSummary, hold_back_site_run_files, rebuild_core
 from tasks.validate import record_outcomes
 from warehouse.db import open_warehouse, sql
@@ -72,7 +72,7 @@ def record_core_validation(con: duckdb.DuckDBPyConnection, ctx: RunContext,
                            validation: CoreSiteValidation) -> None:
     """Store one site's core outcomes (layer 'core') with each failing row's pseudonym, and
     GX's own results for the release's Data Docs."""
-    from tasks.dq_report import gx_results_dir, save_gx_result
+    from imnm.quality.gx_results import gx_results_dir, save_gx_result
 
     for suite, outcomes in validation.outcomes.items():
         record_outcomes(con, ctx, validation.site, suite, outcomes, "core",

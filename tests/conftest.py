@@ -30,7 +30,7 @@ def prefect_harness() -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class StudyANetwork:
+class DemoNetwork:
     """A demo network refreshed once with the committed demo model: its paths and release."""
 
     paths: DataPaths
@@ -38,20 +38,20 @@ class StudyANetwork:
     model_version: str
 
 
-STUDY_A_PATIENTS = 200
-STUDY_A_SEED = 5
+DEMO_PATIENTS = 200
+DEMO_SEED = 5
 
 
 @pytest.fixture(scope="session")
-def study_a_network(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
-                    ) -> StudyANetwork:
-    """One refresh of a 200-patient demo network: study A's release for the tests that read it."""
+def demo_network(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+                    ) -> DemoNetwork:
+    """One refresh of a 200-patient demo network, shared by every test that only reads it."""
     from flows.refresh import refresh
     from imnm.demo import generate_demo
     from models.registry import ModelRegistry
 
-    paths = DataPaths(tmp_path_factory.mktemp("study-a-network"))
-    generate_demo(paths.root, n_patients=STUDY_A_PATIENTS, seed=STUDY_A_SEED)
+    paths = DataPaths(tmp_path_factory.mktemp("demo-network"))
+    generate_demo(paths.root, n_patients=DEMO_PATIENTS, seed=DEMO_SEED)
     artifact = next(p for p in sorted((REPO_ROOT / "models" / "demo_artifact").iterdir())
                     if p.is_dir())
     registry = ModelRegistry(paths.models)
@@ -59,7 +59,7 @@ def study_a_network(prefect_harness: None, tmp_path_factory: pytest.TempPathFact
     registry.set_current(version)
     summary = refresh(data_dir=str(paths.root))
     assert summary.release_is_new
-    return StudyANetwork(paths, summary.release_id, version)
+    return DemoNetwork(paths, summary.release_id, version)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -72,3 +72,15 @@ def pseudonym_key_env() -> Iterator[str]:
         os.environ.pop("IMNM_PSEUDONYM_KEY", None)
     else:
         os.environ["IMNM_PSEUDONYM_KEY"] = previous
+
+
+# Tests that start Prefect or build a demo network are integration tests: `make test-fast`
+# leaves them, and the `slow` ones (real CNN training), out.
+INTEGRATION_FIXTURES = frozenset({"prefect_harness", "demo_network"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses a Prefect server or a refreshed network `integration`."""
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -54,28 +55,61 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     for migration in list_migrations():
         if migration.version in applied:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(migration.sql)
             con.execute(
                 "INSERT INTO main.schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
                 [migration.version, migration.name],
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         newly_applied.append(migration.version)
     return newly_applied
 
 
+_SQL_NAME = re.compile(r"^(?:[a-z][a-z0-9_]*/)?[a-z][a-z0-9_]*$")
+# Qualified table names ("schema.table") that frames may be inserted into.
+_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+
+
 @cache
 def sql(name: str) -> str:
-    """The statement in `warehouse/sql/<name>.sql` (one statement per file, named verb_object)."""
+    """The statement in `warehouse/sql/<name>.sql` (one statement per file, named verb_object);
+    a study's statements are in its own folder: `sql("<study>/<verb_object>")`."""
     path = SQL_DIR / f"{name}.sql"
-    if not path.is_file():
+    if not _SQL_NAME.match(name) or not path.is_file():
         raise KeyError(f"no SQL statement named {name!r} in {SQL_DIR}")
     return path.read_text(encoding="utf-8")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Everything inside commits together or not at all (rolled back on any exception)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Any) -> int:
+    """Insert a frame's rows (pandas, polars or Arrow) into `table` ("schema.table", matched by
+    column name); returns the rows inserted. An empty frame inserts nothing.
+
+    `table` must be a plain qualified name from the code's own lists, never user input.
+    """
+    if not _TABLE_NAME.match(table):
+        raise ValueError(f"not a qualified table name: {table!r}")
+    rows = frame.height if hasattr(frame, "height") else len(frame)
+    if not rows:
+        return 0
+    view = "inserted_frame_rows"
+    con.register(view, frame.to_arrow() if hasattr(frame, "to_arrow") else frame)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+    return int(rows)
 
 
 def insert_many(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[Sequence[object]]

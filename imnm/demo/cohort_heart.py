@@ -1,7 +1,7 @@
 """The synthetic heart: latent LV impairment, echo reports drawn from it, outcomes and ECG dates.
 
 Synthetic data. A latent impairment in [0, 1] drives everything cardiac: below 0.3 the echo is
-normal; 0.3-0.75 shows one of the broad-LVD findings of study A (diastolic dysfunction, mildly
+normal; 0.3-0.75 shows one of the broad-LVD findings (diastolic dysfunction, mildly
 abnormal systolic function, hypokinesis, regional wall-motion abnormality); from 0.75 the
 ejection fraction is <= 35%.
 """

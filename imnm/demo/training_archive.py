@@ -29,6 +29,7 @@ import pyarrow as pa
 from imnm.demo.cohort import TrainingCentre, simulate_training_centre
 
 ARCHIVE_SITE: Final[str] = "training-archive"
+ARCHIVE_LVD_FINDING: Final[str] = "diastolic_dysfunction"  # stands for "broad LVD" in the archive
 MANIFEST_FILE: Final[str] = "archive.json"
 WAREHOUSE_FILE: Final[str] = "warehouse.duckdb"
 WAVEFORM_DIR: Final[str] = "waveforms"
@@ -185,7 +186,10 @@ def _echo_table(centre: TrainingCentre, acquired_at: pa.ChunkedArray, seed: int)
                                  mask=np.concatenate([no_lvef, np.zeros(older.sum(), bool)])),
         "ef_le_35": pa.array(np.concatenate([ef <= 35.0, older_ef <= 35.0]),
                              mask=np.concatenate([no_lvef, np.zeros(older.sum(), bool)])),
-        "echo_lvd_flag": np.concatenate([centre.lvd_broad, centre.lvd_broad[older]]),
+        # The archive knows broad LVD only: an LVD echo carries one finding, the others none.
+        "echo_findings": pa.array(np.where(
+            np.concatenate([centre.lvd_broad, centre.lvd_broad[older]]),
+            ARCHIVE_LVD_FINDING, None).tolist(), pa.string()),
         "lvef_source": pa.array(["structured"] * (n + int(older.sum())), pa.string(),
                                 mask=np.concatenate([no_lvef, np.zeros(older.sum(), bool)])),
         "file_id": np.zeros(n + int(older.sum()), dtype=np.int64),

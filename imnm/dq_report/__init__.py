@@ -1,7 +1,8 @@
 """Data-quality reports of a release: the HTML report, the Data Docs index, the terminal summary.
 
-Pure rendering: the figures come in as `ReportData` (read from the audit tables by
-`tasks/dq_report.py`), the pages go out as strings.
+Pure rendering here (`model`, `html`, `terminal`): the figures come in as `ReportData`, the
+pages go out as strings. `read` reads a release's figures from the audit tables; `write` writes
+the pages and Data Docs under the release's report folder.
 """
 
 from imnm.dq_report.html import (
@@ -13,16 +14,12 @@ from imnm.dq_report.html import (
 )
 from imnm.dq_report.model import (
     ExampleRow,
-    Outcome,
     QuarantinedFile,
-    ReleaseInfo,
     ReportData,
     SiteSummary,
-    TrendPoint,
     UnmappedCount,
     summarize_sites,
 )
-from imnm.dq_report.privacy import mask_text_value, sanitize_gx_result
 from imnm.dq_report.terminal import format_dq_summary
 
 __all__ = [
@@ -30,17 +27,12 @@ __all__ = [
     "REPORT_FILE",
     "DataDocsPage",
     "ExampleRow",
-    "Outcome",
     "QuarantinedFile",
-    "ReleaseInfo",
     "ReportData",
     "SiteSummary",
-    "TrendPoint",
     "UnmappedCount",
     "format_dq_summary",
-    "mask_text_value",
     "render_data_docs_index",
     "render_report",
-    "sanitize_gx_result",
     "summarize_sites",
 ]

@@ -1,19 +1,21 @@
 """The figures of a release's data-quality report, and the pure summaries built from them.
 
-Everything here is computed from rows read out of the audit tables (`tasks/dq_report.py`
-reads them); layers, suites and categories are taken as they come, so new suites (the core
+Everything here is computed from rows read out of the audit tables (`read.py` reads
+them); layers, suites and categories are taken as they come, so new suites (the core
 layer's, for example) appear without code changes.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-DEMO_MODEL_PREFIX: Final[str] = "ai-ecg-lvd-demo"
+from imnm.quality.checks import CheckOutcome
+from imnm.releases import ReleaseInfo
+
 CATEGORY_ORDER: Final[tuple[str, ...]] = ("conformance", "completeness", "plausibility")
 LAYER_ORDER: Final[tuple[str, ...]] = ("staging", "core")
 SEVERITY_ORDER: Final[tuple[str, ...]] = ("blocking", "warning")
@@ -24,43 +26,6 @@ TREND_RELEASES: Final[int] = 5
 def _rank(order: Sequence[str], value: str) -> tuple[int, str]:
     """Sort key: known values in their documented order, others after them by name."""
     return (order.index(value), "") if value in order else (len(order), value)
-
-
-@dataclass(frozen=True)
-class ReleaseInfo:
-    """One row of results.releases, as the report shows it."""
-
-    release_id: str
-    published_at: datetime
-    run_id: str
-    code_version: str
-    model_version: str
-    included_sites: tuple[str, ...]
-    held_back: Mapping[str, tuple[str, ...]]
-
-    @property
-    def synthetic(self) -> bool:
-        """True when the release was scored by a demo model (synthetic data, no claims)."""
-        return self.model_version.startswith(DEMO_MODEL_PREFIX)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One check's outcome on one site's batch (a row of audit.validation_results)."""
-
-    layer: str
-    site: str
-    record_kind: str
-    suite: str
-    check_name: str
-    expectation_type: str
-    column_name: str | None
-    category: str
-    severity: str
-    threshold: float
-    rows_tested: int
-    rows_failed: int
-    passed: bool
 
 
 @dataclass(frozen=True)
@@ -77,21 +42,6 @@ class ExampleRow:
     column_name: str | None
     value: str | None
     patient_key: str | None
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    """A check's failing rows at one site in one release (audit.check_history)."""
-
-    release_id: str
-    layer: str
-    site: str
-    suite: str
-    check_name: str
-    severity: str
-    rows_tested: int
-    rows_failed: int
-    passed: bool
 
 
 @dataclass(frozen=True)
@@ -119,10 +69,10 @@ class ReportData:
     """Everything a release's data-quality report shows."""
 
     release: ReleaseInfo
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[CheckOutcome, ...]
     examples: tuple[ExampleRow, ...] = ()
     recent_releases: tuple[str, ...] = ()  # oldest first, ending with this release
-    trend: tuple[TrendPoint, ...] = ()
+    trend: tuple[CheckOutcome, ...] = ()  # outcomes with their release_id set
     quarantined: tuple[QuarantinedFile, ...] = ()
     unmapped: tuple[UnmappedCount, ...] = ()
     generated_at: datetime | None = None
@@ -160,20 +110,17 @@ class CategoryRow:
 
 @dataclass(frozen=True)
 class FailingCheck:
-    """A check that did not pass, with its counts and a few pseudonymized example rows."""
+    """A check that did not pass at a centre and layer: its outcome summed over the run's
+    batches, with a few pseudonymized example rows. Reads as its outcome (`f.check_name`,
+    `f.rows_failed`, ...)."""
 
-    layer: str
-    site: str
-    record_kind: str
-    suite: str
-    check_name: str
-    column_name: str | None
-    category: str
-    severity: str
-    threshold: float
-    rows_tested: int
-    rows_failed: int
+    outcome: CheckOutcome
     examples: tuple[ExampleRow, ...] = field(default_factory=tuple)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "outcome":  # not set yet (copying): no delegation
+            raise AttributeError(name)
+        return getattr(self.outcome, name)
 
 
 @dataclass(frozen=True)
@@ -189,7 +136,7 @@ class TrendRow:
     cells: tuple[tuple[str, int | None, bool | None], ...]  # (release_id, rows_failed, passed)
 
 
-def site_names(release: ReleaseInfo, outcomes: Iterable[Outcome]) -> list[str]:
+def site_names(release: ReleaseInfo, outcomes: Iterable[CheckOutcome]) -> list[str]:
     """Centres to show: held back first, then those with blocking failures, then the rest."""
     outcomes = list(outcomes)
     names = {o.site for o in outcomes} | set(release.included_sites) | set(release.held_back)
@@ -197,10 +144,10 @@ def site_names(release: ReleaseInfo, outcomes: Iterable[Outcome]) -> list[str]:
     return sorted(names, key=lambda s: (s not in release.held_back, s not in blocking, s))
 
 
-def summarize_sites(release: ReleaseInfo, outcomes: Iterable[Outcome]) -> list[SiteSummary]:
+def summarize_sites(release: ReleaseInfo, outcomes: Iterable[CheckOutcome]) -> list[SiteSummary]:
     """Per centre: checks run, failed, blocking failed and failing rows (held back first)."""
     outcomes = list(outcomes)
-    by_site: dict[str, list[Outcome]] = defaultdict(list)
+    by_site: dict[str, list[CheckOutcome]] = defaultdict(list)
     for outcome in outcomes:
         by_site[outcome.site].append(outcome)
     return [
@@ -216,9 +163,9 @@ def summarize_sites(release: ReleaseInfo, outcomes: Iterable[Outcome]) -> list[S
     ]
 
 
-def category_rows(outcomes: Iterable[Outcome], sites: Sequence[str]) -> list[CategoryRow]:
+def category_rows(outcomes: Iterable[CheckOutcome], sites: Sequence[str]) -> list[CategoryRow]:
     """Per centre (in `sites` order), layer and category: checks run and passed, rows."""
-    groups: dict[tuple[str, str, str], list[Outcome]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[CheckOutcome]] = defaultdict(list)
     for outcome in outcomes:
         groups[(outcome.site, outcome.layer, outcome.category)].append(outcome)
     site_rank = {site: i for i, site in enumerate(sites)}
@@ -231,47 +178,50 @@ def category_rows(outcomes: Iterable[Outcome], sites: Sequence[str]) -> list[Cat
             for site, layer, category in keys]
 
 
-def failing_checks(outcomes: Iterable[Outcome], examples: Iterable[ExampleRow] = (),
+def failing_checks(outcomes: Iterable[CheckOutcome], examples: Iterable[ExampleRow] = (),
                    per_check: int = EXAMPLES_PER_CHECK) -> list[FailingCheck]:
     """Checks that did not pass, blocking first, then by centre, layer, suite and name."""
     samples: dict[tuple[str, str, str, str], list[ExampleRow]] = defaultdict(list)
     for example in examples:
         samples[(example.layer, example.site, example.record_kind, example.check_name)].append(
             example)
-    merged: dict[tuple[str, str, str, str, str], list[Outcome]] = defaultdict(list)
+    merged: dict[tuple[str, str, str, str, str], list[CheckOutcome]] = defaultdict(list)
     for o in outcomes:
         merged[(o.layer, o.site, o.record_kind, o.suite, o.check_name)].append(o)
     failing = []
-    for (layer, site, kind, suite, check), group in merged.items():
+    for (layer, site, kind, _suite, check), group in merged.items():
         if all(o.passed for o in group):
             continue
         first = group[0]
         rows = sorted(samples[(layer, site, kind, check)],
                       key=lambda e: (e.file_id, e.source_row))[:per_check]
-        failing.append(FailingCheck(
-            layer=layer, site=site, record_kind=kind, suite=suite, check_name=check,
-            column_name=first.column_name, category=first.category,
-            severity="blocking" if any(o.severity == "blocking" for o in group)
-            else first.severity,
-            threshold=first.threshold, rows_tested=sum(o.rows_tested for o in group),
-            rows_failed=sum(o.rows_failed for o in group), examples=tuple(rows)))
+        severity = ("blocking" if any(o.severity == "blocking" for o in group)
+                    else first.severity)
+        summed = CheckOutcome(
+            check=replace(first.check, severity=severity),
+            rows_tested=sum(o.rows_tested for o in group),
+            rows_failed=sum(o.rows_failed for o in group), passed=False,
+            layer=layer, site=site, record_kind=kind)
+        failing.append(FailingCheck(summed, tuple(rows)))
     return sorted(failing, key=lambda f: (_rank(SEVERITY_ORDER, f.severity), f.site,
                                           _rank(LAYER_ORDER, f.layer), f.suite, f.check_name))
 
 
-def trend_rows(recent_releases: Sequence[str], points: Iterable[TrendPoint],
+def trend_rows(recent_releases: Sequence[str], points: Iterable[CheckOutcome],
                sites: Sequence[str] = ()) -> list[TrendRow]:
-    """Checks with failing rows in any of the recent releases, one cell per release."""
-    grouped: dict[tuple[str, str, str, str], dict[str, TrendPoint]] = defaultdict(dict)
+    """Checks with failing rows in any of the recent releases, one cell per release
+    (`points`: outcomes with their release_id)."""
+    grouped: dict[tuple[str, str, str, str], dict[str, CheckOutcome]] = defaultdict(dict)
     severity: dict[tuple[str, str, str, str], str] = {}
     for p in points:
         key = (p.site, p.layer, p.suite, p.check_name)
-        previous = grouped[key].get(p.release_id)
+        release_id = str(p.release_id)
+        previous = grouped[key].get(release_id)
         if previous is not None:  # the same check twice in one run: add the rows up
-            p = TrendPoint(p.release_id, p.layer, p.site, p.suite, p.check_name, p.severity,
-                           previous.rows_tested + p.rows_tested,
-                           previous.rows_failed + p.rows_failed, previous.passed and p.passed)
-        grouped[key][p.release_id] = p
+            p = replace(p, rows_tested=previous.rows_tested + p.rows_tested,
+                        rows_failed=previous.rows_failed + p.rows_failed,
+                        passed=previous.passed and p.passed)
+        grouped[key][release_id] = p
         if p.severity == "blocking" or key not in severity:
             severity[key] = p.severity
     site_rank = {site: i for i, site in enumerate(sites)}

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Final
 
 from imnm.dq_report.html import SYNTHETIC_NOTICE, format_threshold
-from imnm.dq_report.model import Outcome, ReleaseInfo, failing_checks, summarize_sites
+from imnm.dq_report.model import failing_checks, summarize_sites
+from imnm.quality.checks import CheckOutcome
+from imnm.releases import ReleaseInfo
 
 TOP_FAILING: Final[int] = 10
 
@@ -17,7 +19,7 @@ def _file_line(label: str, path: Path) -> str:
     return f"{label:<11}{path}{state}"
 
 
-def format_dq_summary(release: ReleaseInfo, outcomes: Sequence[Outcome], report: Path,
+def format_dq_summary(release: ReleaseInfo, outcomes: Sequence[CheckOutcome], report: Path,
                       data_docs: Path, source_note: str | None = None,
                       top: int = TOP_FAILING) -> str:
     """A terminal summary of a release's data-quality checks and where its reports are."""
