@@ -14,7 +14,7 @@ export IMNM_DATA_DIR ?= $(CURDIR)/data
 # Demo only: real deployments set their own secret key outside the repository.
 export IMNM_PSEUDONYM_KEY ?= demo-pseudonym-key-not-secret
 
-.PHONY: setup run test lint bench clean-data
+.PHONY: setup run test test-fast lint bench clean-data
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -34,6 +34,10 @@ run: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest
+
+# The unit tests only: no Prefect server, demo network, R, Chromium or CNN training.
+test-fast: setup
+	$(VENV)/bin/python -m pytest -q -m "not integration and not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

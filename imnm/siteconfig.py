@@ -13,6 +13,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from imnm.settings import ConfigurationError
+from imnm.typed_settings import typed_settings
+
 TABLE_FORMATS = frozenset({"csv", "xlsx", "parquet"})
 ECG_FORMATS = frozenset({
     "wfdb", "hl7-aecg", "ge-muse", "philips-sierra", "dicom", "scp-ecg",
@@ -84,6 +87,20 @@ class KindMapping:
     @property
     def is_ecg(self) -> bool:
         return self.kind == ECG_KIND
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """A site file's top-level settings: its name and the defaults every record kind takes
+    (read with imnm/typed_settings.py, like scoring and study parameters)."""
+
+    site: str
+    date_format: str
+    name: str = ""
+    datetime_format: str = ""  # default: date_format + " %H:%M:%S"
+    csv_delimiter: str = ","
+    csv_encoding: str = "utf-8"
+    decimal_comma: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,17 +205,22 @@ def load_site_config(path: Path) -> SiteConfig:
     site = _require(raw, "site", path, "", str)
     if path.stem != site:
         raise SiteConfigError(path, "site", f"{site!r} must equal the file name {path.stem!r}")
-    date_format = _require(raw, "date_format", path, "", str)
-    datetime_format = raw.get("datetime_format", f"{date_format} %H:%M:%S")
+    _require(raw, "date_format", path, "", str)
     kinds_raw = _require(raw, "kinds", path, "", dict)
+    try:
+        settings = typed_settings(SiteSettings, {k: v for k, v in raw.items() if k != "kinds"},
+                                  where=str(path))
+    except ConfigurationError as exc:
+        raise SiteConfigError(path, "", str(exc).removeprefix(f"{path}: ")) from exc
     defaults = {
-        "date_format": date_format, "datetime_format": datetime_format,
-        "csv_delimiter": raw.get("csv_delimiter", ","),
-        "csv_encoding": raw.get("csv_encoding", "utf-8"),
-        "decimal_comma": _require_bool(raw, "decimal_comma", path, "", False),
+        "date_format": settings.date_format,
+        "datetime_format": settings.datetime_format or f"{settings.date_format} %H:%M:%S",
+        "csv_delimiter": settings.csv_delimiter,
+        "csv_encoding": settings.csv_encoding,
+        "decimal_comma": settings.decimal_comma,
     }
     kinds = {k: _parse_kind(k, v, path, defaults) for k, v in kinds_raw.items()}
-    return SiteConfig(site=site, name=raw.get("name", site), path=path,
+    return SiteConfig(site=site, name=settings.name or site, path=path,
                       kinds=MappingProxyType(kinds))
 
 

@@ -74,13 +74,18 @@ def pseudonym_key_env() -> Iterator[str]:
         os.environ["IMNM_PSEUDONYM_KEY"] = previous
 
 
-# Tests that start Prefect or build a demo network are integration tests: `make test-fast`
-# leaves them, and the `slow` ones (real CNN training), out.
+# Integration tests start Prefect, read a refreshed demo network, or drive R or Chromium (the
+# modules holding the R runner or the browser helpers); `make test-fast` leaves them, and the
+# `slow` ones (real CNN training), out.
 INTEGRATION_FIXTURES = frozenset({"prefect_harness", "demo_network"})
+INTEGRATION_HELPERS = frozenset({"run_r_script", "require_rscript", "rendered_dom", "_chromium"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that uses a Prefect server or a refreshed network `integration`."""
+    """Mark every test that uses a Prefect server, a refreshed network, R or Chromium
+    `integration`."""
     for item in items:
-        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+        module = getattr(item, "module", None)
+        uses_tool = module is not None and bool(INTEGRATION_HELPERS & set(vars(module)))
+        if uses_tool or INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)

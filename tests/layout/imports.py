@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +68,7 @@ def _resolve(name: str, known: set[str]) -> str:
     return name
 
 
+@cache
 def platform_imports() -> list[Import]:
     """Every import of one platform module by another (third-party imports left out)."""
     files = list(source_files())
