@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -30,6 +29,7 @@ import numpy as np
 
 from imnm.ecg.contract import AMPLITUDE_UNIT, LEADS, N_SAMPLES, SAMPLING_HZ
 from models.preprocess import PREPROCESSING_VERSION
+from warehouse.files import write_text_atomically
 
 if TYPE_CHECKING:
     import keras
@@ -344,9 +344,7 @@ class ModelRegistry:
     def set_current(self, version: str) -> None:
         """Make `version` the current model; the CURRENT file is replaced atomically."""
         self.get(version)
-        pending = self.root / f".{CURRENT_FILE}.{os.getpid()}"
-        pending.write_text(version + "\n", encoding="utf-8")
-        os.replace(pending, self.root / CURRENT_FILE)
+        write_text_atomically(self.root / CURRENT_FILE, version + "\n")
 
     def load(self, version: str) -> keras.Model:
         """Load `version` after checking its model file against the sha256 in its card.

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from imnm.refresh.context import RunContext
 from imnm.siteconfig import KindMapping, SiteConfig
-from warehouse.db import open_warehouse, sql
+from warehouse.db import open_warehouse, sql, transaction
 
 _CHUNK = 1 << 20
 
@@ -151,18 +151,17 @@ def discover_new_files(ctx: RunContext, retry_quarantined: bool = False
         for config in ctx.sites:
             # One transaction per site: a commit per file would dominate large ECG archives,
             # and a run that dies mid-site registers that site's files again next time.
-            con.execute("BEGIN TRANSACTION")
-            site_files = list(landed_files(ctx.paths.landing, config))
-            for landed in site_files:
-                new = register_landed(con, ctx, landed, retry_quarantined)
-                if new is not None:
-                    registered.append(new)
-            for orphan in unmatched_files(ctx.paths.landing, config, site_files):
-                reason = f"matches no record kind pattern in {config.path.name}; not loaded"
-                con.execute(sql("insert_file_event"), [
-                    ctx.run_id, config.site, orphan, None, None, "not_claimed", reason,
-                    datetime.now(UTC).replace(tzinfo=None)])
-                logger.warning("%s: %s %s", config.site, orphan, reason)
-            con.execute("COMMIT")
+            with transaction(con):
+                site_files = list(landed_files(ctx.paths.landing, config))
+                for landed in site_files:
+                    new = register_landed(con, ctx, landed, retry_quarantined)
+                    if new is not None:
+                        registered.append(new)
+                for orphan in unmatched_files(ctx.paths.landing, config, site_files):
+                    reason = f"matches no record kind pattern in {config.path.name}; not loaded"
+                    con.execute(sql("insert_file_event"), [
+                        ctx.run_id, config.site, orphan, None, None, "not_claimed", reason,
+                        datetime.now(UTC).replace(tzinfo=None)])
+                    logger.warning("%s: %s %s", config.site, orphan, reason)
     logger.info("discovered %d new file(s)", len(registered))
     return registered

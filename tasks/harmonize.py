@@ -18,7 +18,7 @@ from imnm.harmonize.rules import Harmonized, HarmonizeInput, harmonize
 from imnm.refresh.context import RunContext
 from imnm.siteconfig import RECORD_KINDS
 from tasks.validate import SiteValidation
-from warehouse.db import insert_many, open_warehouse, sql
+from warehouse.db import insert_frame, insert_many, open_warehouse, sql, transaction
 
 
 @dataclass(frozen=True)
@@ -74,21 +74,14 @@ def apply_corrections(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> dict[i
 def write_core(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: Harmonized,
                record_unmapped: bool = True) -> None:
     """Replace every core table and record the unmapped values, all in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for kind, frame in result.tables.items():
             con.execute(f"DELETE FROM core.{kind}")
-            con.register("core_rows", frame.to_arrow())
-            con.execute(f"INSERT INTO core.{kind} BY NAME SELECT * FROM core_rows")
-            con.unregister("core_rows")
+            insert_frame(con, f"core.{kind}", frame)
         if record_unmapped:
             insert_many(con, "insert_unmapped_value", [
                 (ctx.run_id, u.site, u.record_kind, u.file_id, u.source_row, u.column, u.value,
                  u.reason) for u in result.unmapped])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def rebuild_core(con: duckdb.DuckDBPyConnection, ctx: RunContext, key: bytes,

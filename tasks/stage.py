@@ -26,7 +26,7 @@ from imnm.staging.rules import MappingMismatchError, stage_table
 from imnm.staging.table_readers import TableFileError, read_table_file
 from imnm.waveform_store import WaveformShardWriter
 from tasks.discover import RegisteredFile
-from warehouse.db import insert_many, open_warehouse, sql
+from warehouse.db import insert_frame, insert_many, open_warehouse, sql, transaction
 
 ECG_SHARD_ROWS = 1000
 # ECGs staged per batch: the shard writer's buffer (and row group) and one warehouse write.
@@ -114,9 +114,7 @@ def stage_table_file(con: duckdb.DuckDBPyConnection, ctx: RunContext, file: Regi
                                     pl.lit(file.file_id, dtype=pl.Int64).alias("file_id"))
     table = _staging_table(file.record_kind)
     con.execute(f"DELETE FROM {table} WHERE file_id = ?", [file.file_id])
-    con.register("staged_rows", rows.to_arrow())
-    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM staged_rows")
-    con.unregister("staged_rows")
+    insert_frame(con, table, rows)
     for problem in staged.uncast:
         con.execute(sql("insert_unmapped_value"), [
             ctx.run_id, file.site, file.record_kind, file.file_id, problem.source_row,
@@ -210,13 +208,11 @@ def parse_and_stage(ctx: RunContext, files: list[RegisteredFile]) -> list[StageO
             if file.record_kind == "ecgs":
                 ecg_files[file.site].append(file)
                 continue
-            con.execute("BEGIN TRANSACTION")
-            outcomes.append(stage_table_file(con, ctx, file))
-            con.execute("COMMIT")
+            with transaction(con):
+                outcomes.append(stage_table_file(con, ctx, file))
         for site, site_files in ecg_files.items():
-            con.execute("BEGIN TRANSACTION")
-            outcomes.extend(stage_ecg_files(con, ctx, site, site_files))
-            con.execute("COMMIT")
+            with transaction(con):
+                outcomes.extend(stage_ecg_files(con, ctx, site, site_files))
     for outcome in outcomes:
         if outcome.status == "quarantined":
             logger.warning("quarantined %s/%s: %s", outcome.site, outcome.relative_path,

@@ -20,7 +20,7 @@ from imnm.pseudonym import pseudonymize
 from imnm.refresh.context import RunContext
 from imnm.siteconfig import RECORD_KINDS, KindMapping, normalize_spelling
 from tasks.stage import StageOutcome
-from warehouse.db import insert_many, open_warehouse, sql
+from warehouse.db import insert_many, open_warehouse, sql, transaction
 
 
 @dataclass(frozen=True)
@@ -103,10 +103,9 @@ def validate_staged(ctx: RunContext, staged: list[StageOutcome], key: bytes
             outcomes = validation.outcomes
             save_gx_result(gx_results_dir(ctx.paths, ctx.run_id), "staging", site, kind,
                            validation.gx_result)
-            con.execute("BEGIN TRANSACTION")
-            record_outcomes(con, ctx, site, kind, outcomes, "staging",
-                            staged_patient_keys(batch, site, key))
-            con.execute("COMMIT")
+            with transaction(con):
+                record_outcomes(con, ctx, site, kind, outcomes, "staging",
+                                staged_patient_keys(batch, site, key))
             per_site[site].extend(outcomes)
     verdicts = [
         SiteValidation(

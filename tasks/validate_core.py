@@ -19,7 +19,7 @@ from imnm.refresh.context import RunContext
 from imnm.siteconfig import RECORD_KINDS
 from tasks.harmonize import HarmonizeSummary, hold_back_site_run_files, rebuild_core
 from tasks.validate import record_outcomes
-from warehouse.db import open_warehouse, sql
+from warehouse.db import open_warehouse, sql, transaction
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,9 @@ def apply_core_policy(con: duckdb.DuckDBPyConnection, ctx: RunContext, key: byte
         if still_failing:
             rebuild_core(con, ctx, key, frozenset(excluded), record_unmapped=False)
         recorded.update({site: v for site, v in second.items() if site not in blocked})
-    con.execute("BEGIN TRANSACTION")
-    for validation in recorded.values():
-        record_core_validation(con, ctx, validation)
-    con.execute("COMMIT")
+    with transaction(con):
+        for validation in recorded.values():
+            record_core_validation(con, ctx, validation)
     return CorePolicyOutcome(recorded, held, excluded)
 
 

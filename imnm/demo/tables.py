@@ -19,6 +19,8 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from warehouse.files import write_bytes_atomically
+
 Cell = str | float | int | None
 NUMERIC_ROLES = frozenset({
     "band_intensity", "dose", "value", "systolic_bp", "diastolic_bp", "lvef_percent",
@@ -169,9 +171,6 @@ def materialize(path: Path, content: bytes) -> bool:
     """Write `content` to `path` unless the file already holds exactly it; True if written."""
     if path.is_file() and path.stat().st_size == len(content) and path.read_bytes() == content:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(content)
-    partial.replace(path)
+    write_bytes_atomically(path, content)
     return True
 
