@@ -18,8 +18,9 @@ from scipy.signal import butter, find_peaks, sosfiltfilt
 from imnm.ecg.contract import SAMPLING_HZ
 from imnm.ecg.formats import EcgFileError, EcgRecord, read_ecg
 from imnm.ecg.synth import synthesize_ecgs
+from tests.support.real_ecg import REAL_ECG_DIR
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "real-ecg"
+REAL = REAL_ECG_DIR
 AECG_EXAMPLE_ORDER = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6", "III", "aVR", "aVL", "aVF")
 BAND = butter(2, [0.5, 40.0], btype="band", fs=SAMPLING_HZ, output="sos")
 # Normalization rounds every lead to whole microvolts, which can add up to 1.5 uV to III - (II - I).

@@ -32,12 +32,12 @@ from tests.ingest.ecg_helpers import (
     read_round_trip,
     synthetic_contract_ecg,
 )
+from tests.support.real_ecg import real_ecg
 
 REAL_DICOM = REAL / "dicom" / "waveform_ecg.dcm"
 LI, LII, LIII = (LEADS.index(name) for name in ("I", "II", "III"))
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real ECG samples not found at {REAL}")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ FACTS = Facts(
 # ---------------------------------------------------------------- the real file
 
 
+@real_ecg
 def test_real_file_reads_and_normalizes() -> None:
     record = read_ecg(REAL_DICOM, "dicom")
     check_stored_facts(record, "dicom", FACTS, exact_steps=True)
@@ -89,6 +90,7 @@ def test_real_file_reads_and_normalizes() -> None:
     assert abs(count_beats(contract) - 10_000 / FACTS.rr_ms) <= 1.5
 
 
+@real_ecg
 def test_real_file_matches_pydicom_scaling() -> None:
     record = read_ecg(REAL_DICOM, "dicom")
     ds = pydicom.dcmread(REAL_DICOM)
@@ -98,6 +100,7 @@ def test_real_file_matches_pydicom_scaling() -> None:
     assert np.array_equal(record.signal_uv, counts.T * FACTS.resolution_uv)
 
 
+@real_ecg
 def test_median_beat_is_never_read(tmp_path: Path) -> None:
     ds = pydicom.dcmread(REAL_DICOM)
     labels = [group.MultiplexGroupLabel for group in ds.WaveformSequence]
@@ -119,6 +122,7 @@ def test_median_beat_is_never_read(tmp_path: Path) -> None:
         read_ecg(tmp_path / "median-only.dcm", "dicom")
 
 
+@real_ecg
 def test_truncated_real_file_is_refused(tmp_path: Path) -> None:
     cut = tmp_path / "cut.dcm"
     cut.write_bytes(REAL_DICOM.read_bytes()[:-1000])  # inside the median beat's data

@@ -41,13 +41,13 @@ from tests.ingest.ecg_helpers import (
     read_round_trip,
     synthetic_contract_ecg,
 )
+from tests.support.real_ecg import real_ecg
 
 LI, LII, LIII, LAVR, LAVL, LAVF = (
     LEADS.index(name) for name in ("I", "II", "III", "aVR", "aVL", "aVF")
 )
 MUSE_STORED = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real ECG samples not found at {REAL}")
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ FACTS: dict[str, Facts] = {
 }
 
 
+@real_ecg
 def test_every_real_file_in_the_three_formats_has_facts() -> None:
     on_disk = {
         str(path.relative_to(REAL))
@@ -114,6 +115,7 @@ def test_every_real_file_in_the_three_formats_has_facts() -> None:
     assert on_disk == set(FACTS)
 
 
+@real_ecg
 @pytest.mark.parametrize("name", sorted(FACTS))
 def test_real_file_reads_and_normalizes(name: str) -> None:
     facts = FACTS[name]
@@ -134,6 +136,7 @@ def test_real_file_reads_and_normalizes(name: str) -> None:
         assert abs(count_beats(contract) - expected) <= 1.5
 
 
+@real_ecg
 def test_wfdb_keeps_only_the_standard_leads_of_fifteen() -> None:
     header = (REAL / "wfdb" / "s0010_re.hea").read_text().splitlines()[0].split()
     assert header[1] == "15"  # 12 leads in .dat plus the Frank leads vx, vy, vz in .xyz
@@ -141,6 +144,7 @@ def test_wfdb_keeps_only_the_standard_leads_of_fifteen() -> None:
     assert by_record_name.leads == LEADS
 
 
+@real_ecg
 def test_muse_normalization_derives_the_four_missing_limb_leads() -> None:
     report = normalize_with_report(read_ecg(REAL / "ge-muse-xml" / "MUSE_example.xml", "ge-muse"))
     assert report.derived_leads == ("III", "aVR", "aVL", "aVF")
@@ -150,6 +154,7 @@ def test_muse_normalization_derives_the_four_missing_limb_leads() -> None:
     assert np.abs(signal[LAVF] - (signal[LII] - signal[LI] / 2)).max() <= ROUNDING_UV
 
 
+@real_ecg
 @pytest.mark.parametrize("name", ["hl7-aecg/Example_aECG.xml", "hl7-aecg/hl7aecg-Example2.xml"])
 def test_derivation_formulas_reproduce_stored_limb_leads(name: str) -> None:
     record = read_ecg(REAL / name, "hl7-aecg")
@@ -167,6 +172,7 @@ def test_derivation_formulas_reproduce_stored_limb_leads(name: str) -> None:
     assert np.abs(stored - derived).max() <= 2 * 2.5  # two 2.5 uV steps of the file's scale
 
 
+@real_ecg
 def test_resolution_of_the_wfdb_record_is_half_a_microvolt() -> None:
     record = read_ecg(REAL / "wfdb" / "s0010_re.hea", "wfdb")
     assert np.any(record.signal_uv % 1 == 0.5)  # gain 2000 adu/mV: 0.5 uV steps actually occur
@@ -203,6 +209,7 @@ def test_hl7_aecg_round_trip_is_exact(tmp_path: Path, contract_ecg: np.ndarray) 
     assert np.array_equal(normalize_to_contract(record), contract_ecg)
 
 
+@real_ecg
 def test_hl7_aecg_writer_mirrors_the_real_layout(tmp_path: Path, contract_ecg: np.ndarray) -> None:
     ours = write_hl7_aecg(tmp_path / "ecg.xml", contract_ecg, SAMPLING_HZ, "PT-0003", ACQUIRED)
     real = REAL / "hl7-aecg" / "Example_aECG.xml"
@@ -288,6 +295,7 @@ def test_clipping_is_counted_warned_and_bounded() -> None:
         normalize_to_contract(_record(signal, SAMPLING_HZ))
 
 
+@real_ecg
 def test_normalization_is_pure() -> None:
     record = read_ecg(REAL / "hl7-aecg" / "hl7aecg-Example2.xml", "hl7-aecg")
     before = record.signal_uv.copy()
@@ -301,6 +309,7 @@ def test_normalization_is_pure() -> None:
 # ---------------------------------------------------------------- registry and lead names
 
 
+@real_ecg
 def test_unknown_format_names_the_known_ones() -> None:
     with pytest.raises(UnknownEcgFormatError) as caught:
         read_ecg(REAL / "dicom" / "waveform_ecg.dcm", "edf")
@@ -310,6 +319,7 @@ def test_unknown_format_names_the_known_ones() -> None:
     assert set(READERS) == {"wfdb", "hl7-aecg", "ge-muse", "philips-sierra", "dicom", "scp-ecg"}
 
 
+@real_ecg
 def test_every_real_file_in_every_format_is_checked_by_a_test() -> None:
     """Each vendor file in shared/real-ecg is named by the facts table of some test module."""
     from tests.ingest import test_ecg_dicom, test_ecg_philips_sierra, test_ecg_scp

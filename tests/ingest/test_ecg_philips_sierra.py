@@ -38,6 +38,7 @@ from tests.ingest.ecg_helpers import (
     read_round_trip,
     synthetic_contract_ecg,
 )
+from tests.support.real_ecg import real_ecg
 
 SIERRA = REAL / "philips-sierra-xml"
 PAIR_SIERRA = SIERRA / "ad4d3d80-d165_1-04_orig.xml"
@@ -55,7 +56,6 @@ CALIBRATION_UV = 1000.0
 # values in the ECG part (0 in two of the files); see test_limb_leads_obey_einthoven.
 EINTHOVEN_TOL_UV = 2 * SIERRA_UV_PER_COUNT
 
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real ECG samples not found at {REAL}")
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,12 @@ FACTS: dict[str, Facts] = {
 }
 
 
+@real_ecg
 def test_every_real_sierra_file_has_facts() -> None:
     assert {path.name for path in SIERRA.iterdir()} == set(FACTS)
 
 
+@real_ecg
 @pytest.mark.parametrize("name", sorted(FACTS))
 def test_real_file_reads_and_normalizes(name: str) -> None:
     facts = FACTS[name]
@@ -115,6 +117,7 @@ def test_real_file_reads_and_normalizes(name: str) -> None:
     assert 150 <= np.median(ptp) <= 5000, ptp  # a real ECG: a few hundred to a few thousand uV
 
 
+@real_ecg
 @pytest.mark.parametrize("name", sorted(FACTS))
 def test_limb_leads_obey_einthoven(name: str) -> None:
     signal = read_ecg(SIERRA / name, FMT).signal_uv
@@ -132,6 +135,7 @@ def _stored_counts(path: Path) -> list[np.ndarray]:
     return decode_xli(base64.b64decode("".join(waveform.text.split())), 5500, path)
 
 
+@real_ecg
 @pytest.mark.parametrize("name", sorted(FACTS))
 def test_limb_leads_are_stored_as_residuals(name: str) -> None:
     stored = _stored_counts(SIERRA / name)
@@ -145,6 +149,7 @@ def test_limb_leads_are_stored_as_residuals(name: str) -> None:
         assert np.abs(residual[ecg]).max() <= 2
 
 
+@real_ecg
 def test_matches_the_hl7_aecg_conversion_of_the_same_recording() -> None:
     sierra = read_ecg(PAIR_SIERRA, FMT)
     aecg = read_ecg(PAIR_AECG, "hl7-aecg")
@@ -192,6 +197,7 @@ def test_round_trip_within_one_count(tmp_path: Path, contract_ecg: np.ndarray) -
     assert np.abs(back.astype(np.float64) - contract_ecg).max() <= SIERRA_UV_PER_COUNT / 2
 
 
+@real_ecg
 def test_writer_mirrors_the_real_layout(tmp_path: Path, contract_ecg: np.ndarray) -> None:
     ours = read_xml_file(
         write_philips_sierra(tmp_path / "ecg.xml", contract_ecg, SAMPLING_HZ, None, None)
@@ -311,6 +317,7 @@ def test_truncated_waveform_is_refused(tmp_path: Path, contract_ecg: np.ndarray)
         read_ecg(path, FMT)
 
 
+@real_ecg
 def test_truncated_real_waveform_is_refused(tmp_path: Path) -> None:
     text = PAIR_SIERRA.read_bytes().decode("utf-16")
     start = text.index("<parsedwaveforms")

@@ -42,6 +42,7 @@ from tests.ingest.ecg_helpers import (
     read_round_trip,
     synthetic_contract_ecg,
 )
+from tests.support.real_ecg import real_ecg
 
 SCP_DIR = REAL / "scp-ecg"
 LI, LII, LIII, LAVR, LAVL, LAVF = (
@@ -51,9 +52,6 @@ EIGHT = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 DERIVED = ("III", "aVR", "aVL", "aVF")
 UV_PER_COUNT = SCP_WRITER_NV_PER_COUNT / 1000.0
 
-pytestmark = pytest.mark.skipif(
-    not SCP_DIR.is_dir(), reason=f"real SCP-ECG samples not found at {SCP_DIR}"
-)
 
 
 @dataclass(frozen=True)
@@ -81,10 +79,12 @@ FACTS: dict[str, Facts] = {
 }
 
 
+@real_ecg
 def test_every_real_scp_file_has_facts() -> None:
     assert {path.name for path in SCP_DIR.glob("*.scp")} == set(FACTS)
 
 
+@real_ecg
 @pytest.mark.parametrize("name", sorted(FACTS))
 def test_real_scp_file_reads_and_normalizes(name: str) -> None:
     facts = FACTS[name]
@@ -102,6 +102,7 @@ def test_real_scp_file_reads_and_normalizes(name: str) -> None:
     assert np.abs(signal[LIII] - (signal[LII] - signal[LI])).max() <= ROUNDING_UV
 
 
+@real_ecg
 def test_demo_declares_a_zero_based_first_sample() -> None:
     sections = _read_sections((SCP_DIR / "demo.scp").read_bytes(), SCP_DIR / "demo.scp")
     n_leads, _flags = struct.unpack_from("<BB", sections[3].body)
@@ -112,6 +113,7 @@ def test_demo_declares_a_zero_based_first_sample() -> None:
     assert 2 not in sections  # no Huffman tables: the samples are plain int16
 
 
+@real_ecg
 def test_example_scp_equals_its_aecg_twin_sample_for_sample() -> None:
     scp = read_ecg(SCP_DIR / "Example.scp", "scp-ecg")
     aecg = read_ecg(REAL / "hl7-aecg" / "Example_aECG.xml", "hl7-aecg")
@@ -129,6 +131,7 @@ def test_example_scp_equals_its_aecg_twin_sample_for_sample() -> None:
         assert np.corrcoef(scp.signal_uv[index], aecg.signal_uv[index])[0, 1] >= 0.999
 
 
+@real_ecg
 def test_example_scp_limb_leads_obey_einthoven_and_goldberger() -> None:
     record = read_ecg(SCP_DIR / "Example.scp", "scp-ecg")
     lead = dict(zip(record.leads, record.signal_uv, strict=True))
@@ -327,6 +330,7 @@ def test_flipped_bytes_fail_the_crc_checks(scp_file: Path) -> None:
         read_ecg(scp_file, "scp-ecg")
 
 
+@real_ecg
 def test_not_an_scp_file_is_refused(tmp_path: Path) -> None:
     text = tmp_path / "notes.scp"
     text.write_text("This is not an ECG, just a text file that is long enough to parse.\n" * 3)
@@ -390,6 +394,7 @@ def test_file_with_custom_huffman_tables_reads(tmp_path: Path) -> None:
     assert record.signal_uv.tolist() == [SWITCHING_VALUES, SWITCHING_VALUES]  # 1000 nV = 1 uV
 
 
+@real_ecg
 def test_random_damage_with_valid_crcs_is_read_or_refused_cleanly(scp_file: Path) -> None:
     sources = [_bodies(scp_file), _bodies(SCP_DIR / "Example.scp")]
     rng = np.random.default_rng(5)
