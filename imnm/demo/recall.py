@@ -11,7 +11,8 @@ query over the warehouse (`warehouse/sql/select_demo_defect_catches.sql`):
   `patients_local_id_unique`) failed it; both rows of a pair are failed, and the manifest names
   the repeated one;
 - an unmapped code is caught when `audit.unmapped_values` holds a value of its row;
-- a damaged file (truncated_file) is caught when the file was quarantined.
+- a damaged file (truncated_file) is caught when the file was quarantined (a WFDB signal file:
+  when its record, registered under the header, was).
 
 "In column" additionally requires the flag to name the canonical column the defect's file column
 maps to (site configuration `columns` and `wide`); a core check that flags a derived column (a
@@ -155,6 +156,13 @@ def _grouped(defects: Sequence[DefectCatch], key: str, order: Sequence[str]
     return {k: _recall(groups[k]) for k in ordered}
 
 
+def registered_path(file: str) -> str:
+    """The path the registry knows a manifest file by: a WFDB record is one delivery registered
+    under its header, so the demo's damaged signal file `<stem>.dat` is judged as `<stem>.hea`."""
+    stem, dot, suffix = file.rpartition(".")
+    return f"{stem}.hea" if dot and suffix.lower() == "dat" else file
+
+
 def compute_recall(con: duckdb.DuckDBPyConnection, manifest_csv: Path | str, *,
                    sites: Sequence[SiteConfig] | None = None,
                    sites_dir: Path | None = None) -> RecallReport:
@@ -169,8 +177,8 @@ def compute_recall(con: duckdb.DuckDBPyConnection, manifest_csv: Path | str, *,
     parameters: dict[str, list] = {
         "defect_id": list(range(manifest.height)),
         **{name: manifest.get_column(column).to_list() for name, column in (
-            ("site", "site"), ("file", "file"), ("row", "row"), ("file_column", "column"),
-            ("kind", "kind"))},
+            ("site", "site"), ("row", "row"), ("file_column", "column"), ("kind", "kind"))},
+        "file": [registered_path(file) for file in manifest.get_column("file").to_list()],
         **{name: [entry[i] for entry in mapped] for i, name in enumerate(
             ("map_site", "map_kind", "map_file_column", "map_column"))},
     }
