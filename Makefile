@@ -35,9 +35,10 @@ run: setup
 test: setup
 	$(VENV)/bin/python -m pytest
 
-# The unit tests only: no Prefect server, demo network, R, Chromium or CNN training.
+# The unit tests only: no Prefect server, demo network, R, Chromium or TensorFlow; one worker
+# per core (pytest-xdist).
 test-fast: setup
-	$(VENV)/bin/python -m pytest -q -m "not integration and not slow"
+	$(VENV)/bin/python -m pytest -q -n auto -m "not integration and not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

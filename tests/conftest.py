@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from imnm.settings import DataPaths
+from tests.support.real_ecg import REAL_ECG_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REAL_ECG_DIR = REPO_ROOT.parent / "shared" / "real-ecg"
 TEST_PSEUDONYM_KEY = "test-pseudonym-key-0123456789"
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -81,6 +81,19 @@ INTEGRATION_FIXTURES = frozenset({"prefect_harness", "demo_network"})
 INTEGRATION_HELPERS = frozenset({"run_r_script", "require_rscript", "rendered_dom", "_chromium"})
 
 
+WHOLE_MODULE_SLOW = "pytestmark = pytest.mark.slow\n"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With slow tests deselected (`make test-fast`), a test module marked slow as a whole is
+    not imported at all, so TensorFlow's import (about 13 s) is not paid to deselect it."""
+    if "not slow" not in (config.getoption("markexpr") or ""):
+        return None
+    if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    return WHOLE_MODULE_SLOW in collection_path.read_text(encoding="utf-8") or None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test that uses a Prefect server, a refreshed network, R or Chromium
     `integration`."""
@@ -89,3 +102,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         uses_tool = module is not None and bool(INTEGRATION_HELPERS & set(vars(module)))
         if uses_tool or INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that reads the real vendor ECG files skips alone when they are missing, and fails
+    when `CI` is set: CI must not pass by skipping them."""
+    if item.get_closest_marker("real_ecg") is None or REAL_ECG_DIR.is_dir():
+        return
+    message = f"real ECG samples not found at {REAL_ECG_DIR} (set IMNM_REAL_ECG_DIR)"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)

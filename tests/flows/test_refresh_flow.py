@@ -20,6 +20,7 @@ from imnm.studies.parameters import load_study_parameters, recorded_parameters
 from imnm.studies.registry import STUDY_NAMES, all_studies
 
 N_PATIENTS = 60
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,18 @@ class RefreshHistory:
 @pytest.fixture(scope="module")
 def history(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> RefreshHistory:
     from flows.refresh import refresh
-    from flows.train_model import train_demo_model
     from imnm.demo import generate_demo
+    from models.registry import ModelRegistry
 
     paths = DataPaths(tmp_path_factory.mktemp("network"))
     generate_demo(paths.root, n_patients=N_PATIENTS, seed=11)
-    model_version = train_demo_model(data_dir=str(paths.root), n_ecgs=160, epochs=1, seed=3)
+    # The committed demo model (training is tested in tests/models/test_model_training_flow.py).
+    artifact = next(p for p in sorted((REPO_ROOT / "models" / "demo_artifact").iterdir())
+                    if p.is_dir())
+    registry = ModelRegistry(paths.models)
+    model_version = registry.import_artifact(artifact / "model.keras",
+                                             artifact / "card.json").version
+    registry.set_current(model_version)
     first = refresh(data_dir=str(paths.root))
     second = refresh(data_dir=str(paths.root))
     # A new delivery at one site: a copy of an outcomes file under a new name with one row less.

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 
 from models.batch_scoring import ScoringOptions, score_waveforms
 from models.inference import inference_model
 from models.network import build_ai_ecg_cnn
 from tests.models.test_scoring import random_waveforms
+
+# Every test here builds, loads or scores the real CNN: TensorFlow (conftest.py: a module
+# marked slow as a whole is not even imported when slow tests are deselected).
+pytestmark = pytest.mark.slow
 
 
 def trained_like(seed: int) -> keras.Model:

@@ -20,6 +20,10 @@ from models.network import (
     temporal_length_after_plan,
 )
 
+# Every test here builds, loads or scores the real CNN: TensorFlow (conftest.py: a module
+# marked slow as a whole is not even imported when slow tests are deselected).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def model() -> keras.Model:

@@ -29,6 +29,10 @@ from models.registry import (
 )
 from models.training import predict_lvd_probability
 
+# Every test here builds, loads or scores the real CNN: TensorFlow (conftest.py: a module
+# marked slow as a whole is not even imported when slow tests are deselected).
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -14,12 +15,11 @@ from scipy.stats import rankdata
 
 from imnm.ecg.contract import N_LEADS, N_SAMPLES, SAMPLING_HZ, WaveformContractError
 from models.preprocess import MODEL_INPUT_DTYPE, preprocess_batch
-from models.training import (
-    TrainingOutcome,
-    balanced_class_weight,
-    predict_lvd_probability,
-    train_lvd_model,
-)
+
+if TYPE_CHECKING:
+    from models.training import TrainingOutcome
+
+# models.training imports Keras: only the tests marked slow (they need TensorFlow) import it.
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIME_S = np.arange(N_SAMPLES) / SAMPLING_HZ
@@ -66,6 +66,8 @@ def tone_amplitude(model_input: np.ndarray, frequency_hz: float) -> float:
 
 @pytest.fixture(scope="module")
 def trained() -> TrainingOutcome:
+    from models.training import train_lvd_model
+
     waveforms, labels = toy_ecgs(200, seed=1)
     return train_lvd_model(
         waveforms,
@@ -115,7 +117,10 @@ def test_preprocess_refuses_non_contract_input() -> None:
         preprocess_batch(np.zeros((1, N_SAMPLES, N_LEADS), dtype=np.int16))
 
 
+@pytest.mark.slow
 def test_class_weight_balances_the_classes() -> None:
+    from models.training import balanced_class_weight
+
     labels = np.array([0] * 30 + [1] * 10)
     weights = balanced_class_weight(labels)
     assert weights[0] * 30 == pytest.approx(weights[1] * 10)
@@ -126,6 +131,8 @@ def test_class_weight_balances_the_classes() -> None:
 
 @pytest.mark.slow
 def test_training_learns_a_learnable_signal(trained: TrainingOutcome) -> None:
+    from models.training import predict_lvd_probability
+
     waveforms, labels = toy_ecgs(80, seed=3)
     probabilities = predict_lvd_probability(trained.model, waveforms, batch_size=32)
     assert probabilities.dtype == np.float32 and probabilities.shape == (80,)
@@ -137,6 +144,8 @@ def test_training_learns_a_learnable_signal(trained: TrainingOutcome) -> None:
 
 @pytest.mark.slow
 def test_prediction_does_not_depend_on_scoring_batch_size(trained: TrainingOutcome) -> None:
+    from models.training import predict_lvd_probability
+
     waveforms, _ = toy_ecgs(10, seed=4)
     whole = predict_lvd_probability(trained.model, waveforms, batch_size=10)
     piecewise = predict_lvd_probability(trained.model, waveforms, batch_size=3)
@@ -145,6 +154,8 @@ def test_prediction_does_not_depend_on_scoring_batch_size(trained: TrainingOutco
 
 @pytest.mark.slow
 def test_same_seed_reproduces_predictions_to_round_off() -> None:
+    from models.training import predict_lvd_probability, train_lvd_model
+
     waveforms, labels = toy_ecgs(32, seed=5)
     probe, _ = toy_ecgs(8, seed=6)
 
@@ -199,7 +210,10 @@ def test_same_seed_gives_identical_predictions_single_threaded() -> None:
     assert "SAME True OTHER False" in result.stdout
 
 
+@pytest.mark.slow
 def test_validation_options_are_exclusive() -> None:
+    from models.training import train_lvd_model
+
     waveforms, labels = toy_ecgs(4, seed=7)
     with pytest.raises(ValueError, match="not both"):
         train_lvd_model(

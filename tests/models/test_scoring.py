@@ -16,14 +16,12 @@ from imnm.scoring_config import ScoringSettings, load_scoring_settings
 from imnm.settings import ConfigurationError, DataPaths
 from imnm.waveform_store import WaveformShardWriter, iter_shard_rows, read_shard_rows, rebatch
 from models.batch_scoring import ScoringOptions, score_stream, score_waveforms
-from models.network import build_ai_ecg_cnn
 from models.registry import (
     DEMO_CLINICAL_VALIDITY,
     ModelCard,
     ModelRegistry,
     summarize_training_data,
 )
-from models.training import predict_lvd_probability
 
 N_PATIENTS = 24
 
@@ -46,11 +44,15 @@ def register_untrained(registry: ModelRegistry, version: str, seed: int) -> str:
         training_data=summarize_training_data(probe, np.array([0, 1]), np.array(["a", "b"]),
                                               synthetic=True),
         metrics={}, intended_use="tests", clinical_validity=DEMO_CLINICAL_VALIDITY)
+    from models.network import build_ai_ecg_cnn
+
     return registry.register(build_ai_ecg_cnn(seed=seed), card).version
 
 
 @pytest.fixture(scope="module")
 def model():  # noqa: ANN201 - keras is imported lazily
+    from models.network import build_ai_ecg_cnn
+
     return build_ai_ecg_cnn(seed=5)
 
 
@@ -82,7 +84,10 @@ def test_rebatch_keeps_order_and_fills_batches_across_sources() -> None:
     assert np.array_equal(np.concatenate([w for _, w in out]), waves)
 
 
+@pytest.mark.slow
 def test_streamed_scores_equal_direct_prediction_for_any_batch_size(model) -> None:  # noqa: ANN001
+    from models.training import predict_lvd_probability
+
     waves = random_waveforms(37, seed=3)
     direct = predict_lvd_probability(model, waves, batch_size=37)
     for options in (ScoringOptions(batch_size=8), ScoringOptions(batch_size=16, prefetch_batches=3,
@@ -92,6 +97,7 @@ def test_streamed_scores_equal_direct_prediction_for_any_batch_size(model) -> No
         np.testing.assert_allclose(streamed, direct, rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_reading_error_reaches_the_caller(model) -> None:  # noqa: ANN001
     def failing_batches():  # noqa: ANN202
         yield ["x"], random_waveforms(1, seed=4)
@@ -210,6 +216,7 @@ def test_dask_scores_equal_single_process_scores(network: Network) -> None:
     assert difference <= 1e-6
 
 
+@pytest.mark.slow
 def test_mixed_precision_is_checked_against_float32_before_use(model) -> None:  # noqa: ANN001
     from models.batch_scoring import check_precision, with_precision
 
