@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import pandas as pd
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import ModelWarning, PerfectSeparationError
 
@@ -75,8 +76,9 @@ def evaluate_probabilities(labels: np.ndarray, probabilities: np.ndarray,
 
 def discrimination_metrics(lvd: np.ndarray, p: np.ndarray, cutoff: float) -> dict[str, float]:
     """AUC (DeLong CI) and sensitivity/specificity at `cutoff` (Wilson CIs) with the 2x2."""
-    auc = roc_auc_delong(lvd, p)
-    at_cutoff = confusion_at_cutoff(lvd, p, cutoff)
+    scored = pd.DataFrame({"lvd": lvd, "p_lvd": p})
+    auc = roc_auc_delong(scored, "lvd", "p_lvd")
+    at_cutoff = confusion_at_cutoff(scored, "lvd", "p_lvd", cutoff)
     sens, spec = at_cutoff.sensitivity, at_cutoff.specificity
     return {
         "test_auc": auc.auc, "test_auc_ci_low": auc.ci_low, "test_auc_ci_high": auc.ci_high,

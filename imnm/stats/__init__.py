@@ -1,5 +1,7 @@
-"""Study statistics: diagnostic accuracy (ROC/DeLong, 2x2 at a cutoff, odds ratio) and survival
-(Cox hazard ratios, Kaplan-Meier with log-rank). Pure functions returning frozen dataclasses."""
+"""Study statistics: diagnostic accuracy (ROC/DeLong, 2x2 at a cutoff, odds ratio), group
+comparisons, regression and survival (Cox hazard ratios, Kaplan-Meier with log-rank). Pure
+functions returning frozen dataclasses, with one call shape for every test and model over rows:
+a frame, the names of its columns in their roles, and `confidence` (see `wald.py`)."""
 
 from imnm.stats.ascvd import AscvdRisk, ascvd_risk_frame, pooled_cohort_risk
 from imnm.stats.diagnostic import (

@@ -1,9 +1,12 @@
 """Diagnostic accuracy of a continuous score against a binary reference standard.
 
-Every function here is pure: arrays in, frozen dataclasses out. Labels are 1 for
-the condition present (e.g. LVD on echocardiogram) and 0 for absent; a higher
-score means the condition is more likely. Where a cutoff dichotomises the score,
-a subject is test-positive when ``score > cutoff`` (strictly greater).
+Every function here is pure: a frame and the names of its outcome and score columns in,
+frozen dataclasses out (``median_iqr`` takes one vector, ``wilson_interval`` and
+``odds_ratio_2x2`` counts). Outcomes are 1 (or True) for the condition present (e.g. LVD on
+echocardiogram) and 0 for absent; a higher score means the condition is more likely. Missing
+values are refused, not dropped: the caller chooses the rows an accuracy analysis stands on.
+Where a cutoff dichotomises the score, a subject is test-positive when ``score > cutoff``
+(strictly greater).
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-from imnm.stats.wald import check_confidence
+from imnm.stats.wald import check_confidence, frame_columns
 
 __all__ = [
     "ConfusionAtCutoff",
@@ -147,6 +151,13 @@ class MannWhitney:
 # --------------------------------------------------------------------------- validation
 
 
+def _outcome_and_score(data: pd.DataFrame, outcome_col: str, score_col: str
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(outcomes as bool, scores as float) of the two named columns, checked by `_validate`."""
+    outcome, score = frame_columns(data, [outcome_col, score_col])
+    return _validate(outcome.to_numpy(), score.to_numpy(dtype=float, na_value=np.nan))
+
+
 def _validate(lvd: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (labels as bool, scores as float) after checking shape, NaN and binary labels."""
     y = np.asarray(lvd)
@@ -185,14 +196,15 @@ def _validate(lvd: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarra
 # --------------------------------------------------------------------------- ROC
 
 
-def roc_auc_delong(lvd: np.ndarray, score: np.ndarray, confidence: float = 0.95) -> RocAuc:
+def roc_auc_delong(data: pd.DataFrame, outcome_col: str, score_col: str,
+                   confidence: float = 0.95) -> RocAuc:
     """ROC AUC with DeLong variance (fast midrank algorithm of Sun & Xu 2014).
 
     The CI is ``auc +/- z * se`` clipped to [0, 1], as pROC's ``ci.auc(method="delong")``;
     tied scores count 1/2. The SE and CI are NaN when a class has fewer than two members.
     """
     check_confidence(confidence)
-    labels, x = _validate(lvd, score)
+    labels, x = _outcome_and_score(data, outcome_col, score_col)
     pos, neg = x[labels], x[~labels]
     m, n = pos.size, neg.size
     tx = stats.rankdata(pos)
@@ -213,9 +225,9 @@ def roc_auc_delong(lvd: np.ndarray, score: np.ndarray, confidence: float = 0.95)
     )
 
 
-def roc_curve(lvd: np.ndarray, score: np.ndarray) -> RocCurve:
+def roc_curve(data: pd.DataFrame, outcome_col: str, score_col: str) -> RocCurve:
     """Empirical ROC curve over every distinct score, positive meaning ``score > threshold``."""
-    labels, x = _validate(lvd, score)
+    labels, x = _outcome_and_score(data, outcome_col, score_col)
     thresholds = np.concatenate([[-np.inf], np.unique(x)])
     pos_sorted = np.sort(x[labels])
     neg_sorted = np.sort(x[~labels])
@@ -266,7 +278,8 @@ def _proportion(successes: int, total: int, confidence: float) -> Proportion:
 
 
 def confusion_at_cutoff(
-    lvd: np.ndarray, score: np.ndarray, cutoff: float, confidence: float = 0.95
+    data: pd.DataFrame, outcome_col: str, score_col: str, cutoff: float,
+    confidence: float = 0.95,
 ) -> ConfusionAtCutoff:
     """Counts and accuracy measures when ``score > cutoff`` is called positive (e.g. P(LVD) > 1%).
 
@@ -276,7 +289,7 @@ def confusion_at_cutoff(
     check_confidence(confidence)
     if not math.isfinite(cutoff):
         raise ValueError(f"cutoff must be finite, got {cutoff!r}")
-    labels, x = _validate(lvd, score)
+    labels, x = _outcome_and_score(data, outcome_col, score_col)
     called = x > cutoff
     tp = int(np.sum(called & labels))
     fp = int(np.sum(called & ~labels))
@@ -350,13 +363,13 @@ def median_iqr(values: np.ndarray) -> MedianIqr:
     return MedianIqr(median=float(med), q1=float(q1), q3=float(q3), n=int(v.size))
 
 
-def mann_whitney(lvd: np.ndarray, score: np.ndarray) -> MannWhitney:
+def mann_whitney(data: pd.DataFrame, outcome_col: str, score_col: str) -> MannWhitney:
     """Two-sided Mann-Whitney U test of score, positives vs negatives, with median [IQR] of each.
 
     Normal approximation with tie and continuity corrections, i.e. R's
     ``wilcox.test(pos, neg, exact = FALSE)``.
     """
-    labels, x = _validate(lvd, score)
+    labels, x = _outcome_and_score(data, outcome_col, score_col)
     res = stats.mannwhitneyu(
         x[labels], x[~labels], alternative="two-sided", use_continuity=True, method="asymptotic"
     )

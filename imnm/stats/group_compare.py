@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
 from imnm.stats.diagnostic import MedianIqr, median_iqr
+from imnm.stats.wald import frame_columns
 
 __all__ = [
     "GroupComparison",
@@ -94,19 +96,36 @@ def _shapiro_p(v: np.ndarray, label: str) -> tuple[float | None, str | None]:
     return float(stats.shapiro(v).pvalue), None
 
 
+def _two_groups(data: pd.DataFrame, value_col: str, group_col: str
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``value_col`` in the rows of each of the two levels of ``group_col`` (sorted; a boolean
+    group is always False then True, even when one is empty); rows without a group are left
+    out."""
+    values, groups = frame_columns(data, [value_col, group_col])
+    present = groups.notna()
+    levels = ([False, True] if pd.api.types.is_bool_dtype(groups)
+              else sorted(groups[present].unique()))
+    if len(levels) != 2:
+        raise ValueError(f"{group_col!r} must have exactly two levels, found {levels[:5]}")
+    return tuple(_values(values[present & (groups == level)].to_numpy(dtype=float,
+                                                                     na_value=np.nan), name)
+                 for level, name in zip(levels, ("a", "b"), strict=True))
+
+
 def compare_continuous(
-    a: ArrayLike, b: ArrayLike, normality_alpha: float = 0.05
+    data: pd.DataFrame, value_col: str, group_col: str, normality_alpha: float = 0.05
 ) -> GroupComparison:
-    """Welch t-test if both groups pass Shapiro-Wilk (p > alpha), else Mann-Whitney U.
+    """``value_col`` between the two levels of ``group_col`` (group a the first in sorted
+    order, e.g. False): Welch t-test if both pass Shapiro-Wilk (p > alpha), else Mann-Whitney U.
 
     Welch as R's ``t.test(a, b)``; Mann-Whitney as ``wilcox.test(a, b, exact = FALSE)``
-    (normal approximation with tie and continuity corrections). NaNs are dropped.
+    (normal approximation with tie and continuity corrections). Missing values are dropped.
     """
     if not 0.0 < normality_alpha < 1.0:
         raise ValueError(
             f"normality_alpha must be strictly between 0 and 1, got {normality_alpha!r}"
         )
-    va, vb = _values(a, "a"), _values(b, "b")
+    va, vb = _two_groups(data, value_col, group_col)
     for label, v in (("a", va), ("b", vb)):
         if v.size == 0:
             raise ValueError(f"group {label} has no non-missing values")

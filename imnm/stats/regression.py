@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from numpy.typing import ArrayLike
 from scipy import stats
 from statsmodels.tools.sm_exceptions import (
     ConvergenceWarning,
@@ -21,7 +20,7 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from imnm.stats.wald import check_confidence, complete_cases, wald_ratio
+from imnm.stats.wald import check_confidence, complete_cases, frame_columns, wald_ratio
 
 __all__ = ["LinearTrend", "OddsRatioTerm", "linear_trend", "logistic_odds_ratios"]
 
@@ -150,24 +149,24 @@ def logistic_odds_ratios(
     return out
 
 
-def linear_trend(x: ArrayLike, y: ArrayLike, confidence: float = 0.95) -> LinearTrend:
-    """Least-squares line of y on x over the pairs where both are present.
+def linear_trend(data: pd.DataFrame, x_col: str, y_col: str,
+                 confidence: float = 0.95) -> LinearTrend:
+    """Least-squares line of ``y_col`` on ``x_col`` over the rows where both are present.
 
     Same numbers as R's ``lm(y ~ x)`` with ``confint`` (t on n - 2 df) and ``cor.test(x, y)``.
     """
     check_confidence(confidence)
-    xv = np.asarray(x, dtype=float)
-    yv = np.asarray(y, dtype=float)
-    if xv.ndim != 1 or yv.ndim != 1 or xv.shape != yv.shape:
-        raise ValueError(f"x and y must be 1-D of equal length, got {xv.shape} and {yv.shape}")
+    x, y = frame_columns(data, [x_col, y_col])
+    xv = x.to_numpy(dtype=float, na_value=np.nan)
+    yv = y.to_numpy(dtype=float, na_value=np.nan)
     keep = ~(np.isnan(xv) | np.isnan(yv))
     xv, yv = xv[keep], yv[keep]
     n = int(xv.size)
     if n < 3:
-        raise ValueError(f"a trend needs at least 3 complete (x, y) pairs, got {n}")
+        raise ValueError(f"a trend needs at least 3 complete ({x_col}, {y_col}) pairs, got {n}")
     if not (np.isfinite(xv).all() and np.isfinite(yv).all()):
-        raise ValueError("x and y must be finite")
-    for name, v in (("x", xv), ("y", yv)):
+        raise ValueError(f"{x_col} and {y_col} must be finite")
+    for name, v in ((x_col, xv), (y_col, yv)):
         if np.ptp(v) == 0:
             raise ValueError(f"{name} is constant ({v[0]:g}) over the {n} complete pairs")
     fit = stats.linregress(xv, yv)

@@ -1,5 +1,9 @@
-"""Shared by the regression modules: complete cases, the confidence check, and a Wald ratio
-(exp of a coefficient with its CI and p) that refuses divergent fits."""
+"""Shared by the statistics modules: named columns of a frame, complete cases, the confidence
+check, and a Wald ratio (exp of a coefficient with its CI and p) that refuses divergent fits.
+
+Every test or model over rows takes one call shape: ``(data, <role>_col names..., confidence)``;
+summaries of one vector (``median_iqr``, ``mean_sd``) and functions of counts
+(``wilson_interval``, ``odds_ratio_2x2``, ``compare_binary``) take those instead."""
 
 from __future__ import annotations
 
@@ -28,6 +32,17 @@ def check_confidence(confidence: float) -> None:
     """A confidence level must lie strictly between 0 and 1."""
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
+
+
+def frame_columns(df: pd.DataFrame, columns: Sequence[str]) -> list[pd.Series]:
+    """The named columns of `df`, as they are (missing values kept); an error names any column
+    the frame lacks, or a column named twice."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"column(s) not in data frame: {missing}")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"columns must be distinct, got {list(columns)}")
+    return [df[c] for c in columns]
 
 
 def complete_cases(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

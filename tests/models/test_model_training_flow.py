@@ -33,6 +33,7 @@ from tasks.training_set import (
     split_by_patient,
     summarize_training_set,
 )
+from tests.support.frames import scored
 from warehouse.db import open_warehouse
 
 # 200 archive ECGs with seed 8 leave every split both classes (the test split 44 ECGs, 6 with
@@ -232,7 +233,7 @@ def test_evaluation_intervals_and_reliability_table() -> None:
     y = rng.random(p.size) < p
     evaluation = evaluate_probabilities(y, p, cutoff=0.01)
     metrics = evaluation.metrics
-    auc = roc_auc_delong(y, p)
+    auc = roc_auc_delong(scored(y, p), "lvd", "score")
     assert (metrics["test_auc"], metrics["test_auc_ci_low"], metrics["test_auc_ci_high"]) == (
         auc.auc, auc.ci_low, auc.ci_high)
     tp, fn = int(np.sum((p > 0.01) & y)), int(np.sum((p <= 0.01) & y))

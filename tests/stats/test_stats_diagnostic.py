@@ -33,6 +33,7 @@ from imnm.stats import (
     wilson_interval,
     youden_cutoff,
 )
+from tests.support.frames import scored
 
 POS = [
     9.31, 17.19, 1.01, 1.98, 1.69, 10.75, 10.25, 12.44, 2.45, 2.01, 6.4, 2.48, 1.51,
@@ -72,21 +73,21 @@ def test_auc_and_delong_ci_match_proc() -> None:
     sqrt(var(r, method = "delong"))          # 0.054443397632802
     ci.auc(r, method = "delong", conf.level = 0.90)   # 0.705332300870357 ... 0.884435140990108
     """
-    res = roc_auc_delong(LVD, SCORE)
+    res = roc_auc_delong(scored(LVD, SCORE), "lvd", "score")
     assert res.auc == pytest.approx(0.794883720930233, rel=REL)
     assert res.ci_low == pytest.approx(0.688176622373947, rel=REL)
     assert res.ci_high == pytest.approx(0.901590819486518, rel=REL)
     assert res.se == pytest.approx(0.054443397632802, rel=REL)
     assert (res.n_positive, res.n_negative, res.method) == (25, 43, "DeLong")
 
-    res90 = roc_auc_delong(LVD, SCORE, confidence=0.90)
+    res90 = roc_auc_delong(scored(LVD, SCORE), "lvd", "score", confidence=0.90)
     assert res90.ci_low == pytest.approx(0.705332300870357, rel=REL)
     assert res90.ci_high == pytest.approx(0.884435140990108, rel=REL)
 
 
 def test_auc_equals_mann_whitney_u_and_slow_delong() -> None:
     """AUC = U / (n1 * n0) from scipy; SE equals an independent O(n^2) DeLong."""
-    res = roc_auc_delong(LVD, SCORE)
+    res = roc_auc_delong(scored(LVD, SCORE), "lvd", "score")
     u = stats.mannwhitneyu(SCORE[LVD == 1], SCORE[LVD == 0]).statistic
     assert res.auc == pytest.approx(u / (25 * 43), rel=1e-12)
     auc, se = _slow_delong(LVD, SCORE)
@@ -98,7 +99,7 @@ def test_delong_random_data_with_heavy_ties_matches_slow() -> None:
     rng = np.random.default_rng(11)
     lvd = rng.integers(0, 2, 300)
     score = np.round(rng.normal(lvd * 0.7, 1.0), 1)  # rounding creates many ties
-    res = roc_auc_delong(lvd, score)
+    res = roc_auc_delong(scored(lvd, score), "lvd", "score")
     auc, se = _slow_delong(lvd, score)
     assert res.auc == pytest.approx(auc, rel=1e-12)
     assert res.se == pytest.approx(se, rel=1e-12)
@@ -109,7 +110,8 @@ def test_delong_ci_clipped_at_one_like_proc() -> None:
     ci.auc(r2, method = "delong")     # 0.790455130627814 0.944444444444445 1
     sqrt(var(r2, method = "delong"))  # 0.0785674201318386
     """
-    res = roc_auc_delong(np.array([1, 1, 1, 0, 0, 0]), np.array([0.9, 0.8, 0.7, 0.6, 0.7, 0.1]))
+    res = roc_auc_delong(scored([1, 1, 1, 0, 0, 0], [0.9, 0.8, 0.7, 0.6, 0.7, 0.1]),
+                         "lvd", "score")
     assert res.auc == pytest.approx(0.944444444444445, rel=REL)
     assert res.ci_low == pytest.approx(0.790455130627814, rel=REL)
     assert res.ci_high == 1.0
@@ -117,35 +119,35 @@ def test_delong_ci_clipped_at_one_like_proc() -> None:
 
 
 def test_auc_rank_invariant_and_label_flip() -> None:
-    base = roc_auc_delong(LVD, SCORE)
-    logged = roc_auc_delong(LVD, np.log(SCORE))
+    base = roc_auc_delong(scored(LVD, SCORE), "lvd", "score")
+    logged = roc_auc_delong(scored(LVD, np.log(SCORE)), "lvd", "score")
     assert logged.auc == pytest.approx(base.auc, rel=1e-12)
     assert logged.se == pytest.approx(base.se, rel=1e-12)
-    flipped = roc_auc_delong(1 - LVD, SCORE)
+    flipped = roc_auc_delong(scored(1 - LVD, SCORE), "lvd", "score")
     assert flipped.auc == pytest.approx(1 - base.auc, rel=1e-12)
     assert flipped.se == pytest.approx(base.se, rel=1e-12)
 
 
 def test_all_scores_tied_gives_half() -> None:
-    res = roc_auc_delong(np.array([0, 1, 0, 1, 1]), np.full(5, 3.0))
+    res = roc_auc_delong(scored(np.array([0, 1, 0, 1, 1]), np.full(5, 3.0)), "lvd", "score")
     assert res.auc == 0.5
     assert res.se == 0.0
 
 
 def test_single_member_class_gives_nan_se() -> None:
-    res = roc_auc_delong(np.array([1, 0, 0, 0]), np.array([0.9, 0.1, 0.5, 0.95]))
+    res = roc_auc_delong(scored([1, 0, 0, 0], [0.9, 0.1, 0.5, 0.95]), "lvd", "score")
     assert res.auc == pytest.approx(2 / 3)
     assert math.isnan(res.se) and math.isnan(res.ci_low) and math.isnan(res.ci_high)
 
 
 def test_boolean_labels_accepted() -> None:
-    assert roc_auc_delong(LVD.astype(bool), SCORE) == roc_auc_delong(LVD, SCORE)
+    assert (roc_auc_delong(scored(LVD.astype(bool), SCORE), "lvd", "score")
+            == roc_auc_delong(scored(LVD, SCORE), "lvd", "score"))
 
 
 @pytest.mark.parametrize(
     ("lvd", "score", "message"),
     [
-        ([0, 1, 1], [0.1, 0.2], "length mismatch"),
         ([0, 1, 1], [0.1, np.nan, 0.3], "NaN"),
         ([0, np.nan, 1], [0.1, 0.2, 0.3], "NaN"),
         ([1, 1, 1], [0.1, 0.2, 0.3], "single class"),
@@ -158,37 +160,40 @@ def test_boolean_labels_accepted() -> None:
 )
 def test_input_validation(lvd: list, score: list, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        roc_auc_delong(np.array(lvd), np.array(score))
+        roc_auc_delong(scored(np.array(lvd), np.array(score)), "lvd", "score")
     with pytest.raises(ValueError, match=message):
-        confusion_at_cutoff(np.array(lvd), np.array(score), 0.15)
+        confusion_at_cutoff(scored(np.array(lvd), np.array(score)), "lvd", "score", 0.15)
 
 
-def test_two_dimensional_input_rejected() -> None:
-    with pytest.raises(ValueError, match="1-D"):
-        roc_curve(LVD.reshape(-1, 1), SCORE.reshape(-1, 1))
+def test_columns_the_frame_lacks_are_named() -> None:
+    with pytest.raises(ValueError, match=r"not in data frame: \['p_lvd'\]"):
+        roc_curve(scored(LVD, SCORE), "lvd", "p_lvd")
+    with pytest.raises(ValueError, match="distinct"):
+        roc_auc_delong(scored(LVD, SCORE), "lvd", "lvd")
 
 
 def test_confidence_out_of_range_rejected() -> None:
     with pytest.raises(ValueError, match="confidence"):
-        roc_auc_delong(LVD, SCORE, confidence=95)
+        roc_auc_delong(scored(LVD, SCORE), "lvd", "score", confidence=95)
 
 
 # --------------------------------------------------------------------------- ROC curve / Youden
 
 
 def test_roc_curve_endpoints_and_area() -> None:
-    curve = roc_curve(LVD, SCORE)
+    curve = roc_curve(scored(LVD, SCORE), "lvd", "score")
     assert curve.thresholds[0] == -np.inf
     assert (curve.sensitivity[0], curve.specificity[0]) == (1.0, 0.0)
     assert (curve.sensitivity[-1], curve.specificity[-1]) == (0.0, 1.0)
     assert np.all(np.diff(curve.sensitivity) <= 0) and np.all(np.diff(curve.specificity) >= 0)
-    assert curve.auc() == pytest.approx(roc_auc_delong(LVD, SCORE).auc, rel=1e-12)
+    auc = roc_auc_delong(scored(LVD, SCORE), "lvd", "score").auc
+    assert curve.auc() == pytest.approx(auc, rel=1e-12)
 
 
 def test_roc_curve_point_agrees_with_confusion() -> None:
-    curve = roc_curve(LVD, SCORE)
+    curve = roc_curve(scored(LVD, SCORE), "lvd", "score")
     i = int(np.flatnonzero(curve.thresholds == 1.0)[0])
-    conf = confusion_at_cutoff(LVD, SCORE, 1.0)
+    conf = confusion_at_cutoff(scored(LVD, SCORE), "lvd", "score", 1.0)
     assert curve.sensitivity[i] == conf.sensitivity.estimate
     assert curve.specificity[i] == conf.specificity.estimate
 
@@ -200,9 +205,9 @@ def test_youden_cutoff_matches_proc_best() -> None:
     pROC reports the midpoint 0.985 with rule score >= t; the same split under
     score > t is the largest observed score below it, 0.97.
     """
-    cut = youden_cutoff(roc_curve(LVD, SCORE))
+    cut = youden_cutoff(roc_curve(scored(LVD, SCORE), "lvd", "score"))
     assert cut == 0.97
-    conf = confusion_at_cutoff(LVD, SCORE, cut)
+    conf = confusion_at_cutoff(scored(LVD, SCORE), "lvd", "score", cut)
     assert conf.sensitivity.estimate == pytest.approx(0.84, rel=REL)
     assert conf.specificity.estimate == pytest.approx(0.604651162790698, rel=REL)
 
@@ -218,7 +223,7 @@ def test_confusion_at_one_percent_cutoff_with_wilson_cis() -> None:
     prop.test(20, 36, correct = FALSE)$conf.int   # 0.395810617556973 0.704587312599198
     prop.test(27, 32, correct = FALSE)$conf.int   # 0.682458504024696 0.931355797174943
     """
-    conf = confusion_at_cutoff(LVD, SCORE, 1.0)
+    conf = confusion_at_cutoff(scored(LVD, SCORE), "lvd", "score", 1.0)
     assert (conf.tp, conf.fp, conf.fn, conf.tn) == (20, 16, 5, 27)
     expected = {
         "sensitivity": (20, 25, 0.608690496304597, 0.911394153131974),
@@ -238,13 +243,13 @@ def test_confusion_at_one_percent_cutoff_with_wilson_cis() -> None:
 
 def test_cutoff_is_strictly_greater() -> None:
     """A score equal to the cutoff is test-negative (one positive and one negative score 1.0)."""
-    at = confusion_at_cutoff(LVD, SCORE, 1.0)
-    below = confusion_at_cutoff(LVD, SCORE, 0.999)
+    at = confusion_at_cutoff(scored(LVD, SCORE), "lvd", "score", 1.0)
+    below = confusion_at_cutoff(scored(LVD, SCORE), "lvd", "score", 0.999)
     assert (below.tp - at.tp, below.fp - at.fp) == (1, 1)
 
 
 def test_zero_denominator_gives_nan_not_error() -> None:
-    conf = confusion_at_cutoff(LVD, SCORE, 100.0)  # nobody test-positive
+    conf = confusion_at_cutoff(scored(LVD, SCORE), "lvd", "score", 100.0)  # nobody test-positive
     assert (conf.tp, conf.fp) == (0, 0)
     assert math.isnan(conf.ppv.estimate) and math.isnan(conf.ppv.ci_low)
     assert conf.ppv.total == 0
@@ -355,7 +360,7 @@ def test_mann_whitney_and_median_iqr_match_r() -> None:
     quantile(pos, c(.25, .5, .75))                 # 1.01 2.01 6.40
     quantile(neg, c(.25, .5, .75))                 # 0.395 0.840 1.360
     """
-    res = mann_whitney(LVD, SCORE)
+    res = mann_whitney(scored(LVD, SCORE), "lvd", "score")
     assert res.u_statistic == 854.5
     assert res.p_value == pytest.approx(5.64674748162984e-05, rel=1e-7)
     assert (res.positive.q1, res.positive.median, res.positive.q3) == pytest.approx(
@@ -365,7 +370,8 @@ def test_mann_whitney_and_median_iqr_match_r() -> None:
         (0.395, 0.840, 1.360), rel=REL
     )
     assert (res.positive.n, res.negative.n) == (25, 43)
-    assert res.u_statistic / (25 * 43) == pytest.approx(roc_auc_delong(LVD, SCORE).auc)
+    auc = roc_auc_delong(scored(LVD, SCORE), "lvd", "score").auc
+    assert res.u_statistic / (25 * 43) == pytest.approx(auc)
 
 
 def test_median_iqr_ignores_nan_and_rejects_empty() -> None:

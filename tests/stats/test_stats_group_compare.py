@@ -19,6 +19,7 @@ from imnm.stats import (
     group_summary,
     mean_sd,
 )
+from tests.support.frames import two_groups
 
 MPG_A = [21.0, 21.0, 22.8, 32.4, 30.4, 33.9, 27.3, 26.0, 30.4, 15.8, 19.7, 15.0, 21.4]
 MPG_B = [
@@ -38,7 +39,7 @@ def test_normal_groups_use_welch_t() -> None:
     tt <- t.test(a, b); c(tt$statistic, tt$p.value)
     #   3.7671231451449251892 0.0013736383330710284
     """
-    got = compare_continuous(MPG_A, MPG_B)
+    got = compare_continuous(two_groups(MPG_A, MPG_B), "value", "group")
     assert got.test == "welch_t"
     assert got.statistic == pytest.approx(3.7671231451449251892, rel=REL)
     assert got.p_value == pytest.approx(0.0013736383330710284, rel=REL)
@@ -54,14 +55,14 @@ def test_non_normal_group_uses_mann_whitney_with_ties() -> None:
     wt <- wilcox.test(a, b, exact = FALSE); c(wt$statistic, wt$p.value)
     #   71 0.045701316066335887
     """
-    got = compare_continuous(HP_A, HP_B)
+    got = compare_continuous(two_groups(HP_A, HP_B), "value", "group")
     assert got.test == "mann_whitney"
     assert got.statistic == 71.0
     assert got.p_value == pytest.approx(0.045701316066335887, rel=REL)
     assert got.shapiro_p_a == pytest.approx(0.0028804213472479684, abs=1e-7)
     assert got.reason == "Shapiro-Wilk p=0.00288 in group a <= 0.05"
     # W is U of the first group, so swapping the groups gives n_a * n_b - W and the same p
-    swapped = compare_continuous(HP_B, HP_A)
+    swapped = compare_continuous(two_groups(HP_B, HP_A), "value", "group")
     assert swapped.statistic == len(HP_A) * len(HP_B) - 71.0
     assert swapped.p_value == pytest.approx(got.p_value, rel=REL)
     assert swapped.reason == "Shapiro-Wilk p=0.00288 in group b <= 0.05"
@@ -72,41 +73,42 @@ def test_normality_alpha_moves_the_choice() -> None:
 
     wilcox.test(a, b, exact = FALSE) on mpg: W 205, p 1.8713913331785568e-03
     """
-    got = compare_continuous(MPG_A, MPG_B, normality_alpha=0.6)
+    got = compare_continuous(two_groups(MPG_A, MPG_B), "value", "group", normality_alpha=0.6)
     assert got.test == "mann_whitney"
     assert got.statistic == 205.0
     assert got.p_value == pytest.approx(1.8713913331785568e-03, rel=REL)
     assert got.reason == "Shapiro-Wilk p=0.536 in group a <= 0.6"
     with pytest.raises(ValueError, match="normality_alpha"):
-        compare_continuous(MPG_A, MPG_B, normality_alpha=0.0)
+        compare_continuous(two_groups(MPG_A, MPG_B), "value", "group", normality_alpha=0.0)
 
 
 def test_nans_are_dropped() -> None:
-    assert compare_continuous(MPG_A + [np.nan], [np.nan] + MPG_B) == compare_continuous(
-        MPG_A, MPG_B
-    )
+    with_nans = two_groups(MPG_A + [np.nan], [np.nan] + MPG_B)
+    assert (compare_continuous(with_nans, "value", "group")
+            == compare_continuous(two_groups(MPG_A, MPG_B), "value", "group"))
 
 
 def test_untestable_normality_falls_back_to_mann_whitney() -> None:
-    small = compare_continuous([20.0, 25.0], MPG_B)
+    small = compare_continuous(two_groups([20.0, 25.0], MPG_B), "value", "group")
     assert small.test == "mann_whitney"
     assert small.shapiro_p_a is None and small.shapiro_p_b is not None
     assert small.reason == "Shapiro-Wilk needs 3..5000 values, group a has 2"
-    flat = compare_continuous([20.0, 20.0, 20.0, 20.0], MPG_B)
+    flat = compare_continuous(two_groups([20.0, 20.0, 20.0, 20.0], MPG_B), "value", "group")
     assert flat.test == "mann_whitney"
     assert flat.reason == "all values in group a are equal, so normality cannot be tested"
-    big = compare_continuous(np.random.default_rng(1).normal(size=5001), MPG_B)
+    big = compare_continuous(two_groups(np.random.default_rng(1).normal(size=5001), MPG_B),
+                             "value", "group")
     assert big.test == "mann_whitney"
     assert big.reason.startswith("Shapiro-Wilk needs 3..5000 values, group a has 5001")
 
 
 def test_continuous_bad_inputs() -> None:
     with pytest.raises(ValueError, match="group b has no non-missing values"):
-        compare_continuous(MPG_A, [np.nan, np.nan])
+        compare_continuous(two_groups(MPG_A, [np.nan, np.nan]), "value", "group")
     with pytest.raises(ValueError, match="all 5 values are equal"):
-        compare_continuous([3.0, 3.0], [3.0, 3.0, 3.0])
+        compare_continuous(two_groups([3.0, 3.0], [3.0, 3.0, 3.0]), "value", "group")
     with pytest.raises(ValueError, match="infinite"):
-        compare_continuous([1.0, np.inf, 2.0], MPG_B)
+        compare_continuous(two_groups([1.0, np.inf, 2.0], MPG_B), "value", "group")
 
 
 def test_large_expected_counts_use_chi_square() -> None:
@@ -178,9 +180,9 @@ def test_mean_sd_and_group_summary() -> None:
     assert np.isnan(mean_sd([4.0]).sd)
     with pytest.raises(ValueError, match="no non-missing"):
         mean_sd([np.nan])
-    welch = compare_continuous(MPG_A, MPG_B)
+    welch = compare_continuous(two_groups(MPG_A, MPG_B), "value", "group")
     assert group_summary(welch, mpg) == mean_sd(mpg)
-    mw = compare_continuous(HP_A, HP_B)
+    mw = compare_continuous(two_groups(HP_A, HP_B), "value", "group")
     hp_summary = group_summary(mw, HP_A + HP_B)
     assert isinstance(hp_summary, MedianIqr)
     assert (hp_summary.q1, hp_summary.median, hp_summary.q3) == (96.5, 123.0, 180.0)

@@ -33,6 +33,7 @@ import pandas as pd
 import pytest
 
 from imnm.stats import compare_binary, compare_continuous, linear_trend, logistic_odds_ratios
+from tests.support.frames import two_groups, xy
 from tests.support.rscript import run_r_script
 
 R_DIR = Path(__file__).resolve().parent / "r"
@@ -178,7 +179,7 @@ def test_linear_trend_matches_lm_and_cor_test(reference: dict[str, pd.DataFrame]
     assert len(r) == data["set"].nunique()
     for _, want in r.iterrows():
         rows = data[data["set"] == want["set"]]
-        got = linear_trend(rows["x"], rows["y"])
+        got = linear_trend(xy(rows["x"], rows["y"]), "x", "y")
         assert got.n == want["n"]
         for field in ("slope", "slope_ci_low", "slope_ci_high", "intercept", "pearson_r"):
             assert getattr(got, field) == pytest.approx(want[field], rel=REL_EXACT), field
@@ -192,7 +193,7 @@ def test_continuous_tests_and_choice_match_r(reference: dict[str, pd.DataFrame])
         rows = data[data["variable"] == want["variable"]]
         a = rows.loc[rows["group"] == "a", "value"].to_numpy()
         b = rows.loc[rows["group"] == "b", "value"].to_numpy()
-        got = compare_continuous(a, b)
+        got = compare_continuous(two_groups(a, b), "value", "group")
         assert got.test == want["test"], want["variable"]
         for ours, theirs in (
             (got.shapiro_p_a, want["shapiro_p_a"]),

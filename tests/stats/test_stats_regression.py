@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from imnm.stats import OddsRatioTerm, linear_trend, logistic_odds_ratios
+from tests.support.frames import xy
 
 MTCARS = pd.DataFrame(
     {
@@ -150,7 +151,7 @@ def test_linear_trend_matches_lm_and_cor_test() -> None:
     confint(fit, level = 0.99)["wt", ]
     #   -6.8819970166507112 -3.806946128794646
     """
-    got = linear_trend(MTCARS["wt"], MTCARS["mpg"])
+    got = linear_trend(xy(MTCARS["wt"], MTCARS["mpg"]), "x", "y")
     assert got.slope == pytest.approx(-5.3444715727226786, rel=1e-12)
     assert got.intercept == pytest.approx(37.2851261673420282, rel=1e-12)
     assert got.slope_ci_low == pytest.approx(-6.486308237418263, rel=1e-12)
@@ -158,7 +159,7 @@ def test_linear_trend_matches_lm_and_cor_test() -> None:
     assert got.pearson_r == pytest.approx(-8.6765937651722780e-01, rel=1e-12)
     assert got.p_value == pytest.approx(1.2939587013505163e-10, rel=1e-9)
     assert got.n == 32
-    wide = linear_trend(MTCARS["wt"], MTCARS["mpg"], confidence=0.99)
+    wide = linear_trend(xy(MTCARS["wt"], MTCARS["mpg"]), "x", "y", confidence=0.99)
     assert wide.slope_ci_low == pytest.approx(-6.8819970166507112, rel=1e-12)
     assert wide.slope_ci_high == pytest.approx(-3.806946128794646, rel=1e-12)
 
@@ -166,22 +167,22 @@ def test_linear_trend_matches_lm_and_cor_test() -> None:
 def test_linear_trend_drops_incomplete_pairs() -> None:
     x = np.array([1.0, 2.0, np.nan, 4.0, 5.0, 6.0])
     y = np.array([2.0, 4.5, 7.0, np.nan, 9.0, 13.0])
-    got = linear_trend(x, y)
-    want = linear_trend([1.0, 2.0, 5.0, 6.0], [2.0, 4.5, 9.0, 13.0])
+    got = linear_trend(xy(x, y), "x", "y")
+    want = linear_trend(xy([1.0, 2.0, 5.0, 6.0], [2.0, 4.5, 9.0, 13.0]), "x", "y")
     assert got == want and got.n == 4
-    exact = linear_trend([0.0, 1.0, 2.0], [1.0, 3.0, 5.0])
+    exact = linear_trend(xy([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]), "x", "y")
     assert (exact.slope, exact.intercept, exact.pearson_r) == pytest.approx((2.0, 1.0, 1.0))
     assert exact.slope_ci_low == pytest.approx(2.0) and exact.slope_ci_high == pytest.approx(2.0)
 
 
 def test_linear_trend_bad_inputs() -> None:
     with pytest.raises(ValueError, match="at least 3 complete"):
-        linear_trend([1.0, 2.0, np.nan], [1.0, 2.0, 3.0])
+        linear_trend(xy([1.0, 2.0, np.nan], [1.0, 2.0, 3.0]), "x", "y")
     with pytest.raises(ValueError, match="x is constant"):
-        linear_trend([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])
+        linear_trend(xy([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]), "x", "y")
     with pytest.raises(ValueError, match="y is constant"):
-        linear_trend([1.0, 2.0, 3.0], [5.0, 5.0, 5.0])
-    with pytest.raises(ValueError, match="equal length"):
-        linear_trend([1.0, 2.0, 3.0], [1.0, 2.0])
+        linear_trend(xy([1.0, 2.0, 3.0], [5.0, 5.0, 5.0]), "x", "y")
+    with pytest.raises(ValueError, match=r"not in data frame: \['years'\]"):
+        linear_trend(xy([1.0, 2.0, 3.0], [1.0, 2.0, 4.0]), "years", "y")
     with pytest.raises(ValueError, match="finite"):
-        linear_trend([1.0, 2.0, math.inf], [1.0, 2.0, 3.0])
+        linear_trend(xy([1.0, 2.0, math.inf], [1.0, 2.0, 3.0]), "x", "y")

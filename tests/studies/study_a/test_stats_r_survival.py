@@ -37,6 +37,7 @@ from imnm.stats import (
 from imnm.stats.survival import proportional_hazards_test
 from tests.stats.test_stats_survival import LUNG_CSV
 from tests.studies.study_a.study_a_reference import run_study_a_in_r
+from tests.support.frames import scored
 from tests.support.rscript import run_r_script
 
 STATS_R_DIR = Path(__file__).resolve().parents[2] / "stats" / "r"
@@ -213,7 +214,7 @@ def test_study_a_accuracy_agrees(study_a: StudyA) -> None:
     cohort, _, r = study_a
     lvd, score = _with_echo(cohort)
     acc = r["accuracy"].set_index("cutoff_rule")
-    auc = roc_auc_delong(lvd, score, CONFIDENCE)
+    auc = roc_auc_delong(scored(lvd, score), "lvd", "score", CONFIDENCE)
     assert 0.5 < auc.auc < 1.0
     for rule in acc.index:
         row = acc.loc[rule]
@@ -222,11 +223,11 @@ def test_study_a_accuracy_agrees(study_a: StudyA) -> None:
         )
         assert (row["n_patients"], row["n_lvd"]) == (lvd.size, lvd.sum())
 
-    youden = youden_cutoff(roc_curve(lvd, score))
+    youden = youden_cutoff(roc_curve(scored(lvd, score), "lvd", "score"))
     assert acc.loc["youden", "youden_cutoff_observed"] == pytest.approx(youden, rel=1e-14)
     for rule, cutoff in (("configured", CUTOFF), ("youden", youden)):
         row = acc.loc[rule]
-        c = confusion_at_cutoff(lvd, score, cutoff, CONFIDENCE)
+        c = confusion_at_cutoff(scored(lvd, score), "lvd", "score", cutoff, CONFIDENCE)
         assert (c.tp, c.fp, c.fn, c.tn) == tuple(
             row[["true_positive", "false_positive", "false_negative", "true_negative"]]
         ), rule
@@ -245,7 +246,7 @@ def test_study_a_accuracy_agrees(study_a: StudyA) -> None:
         assert odds.corrected == bool(row["odds_ratio_haldane_corrected"])
 
     # pROC's curve has the same (sensitivity, specificity) points as ours
-    ours = roc_curve(lvd, score)
+    ours = roc_curve(scored(lvd, score), "lvd", "score")
     got = sorted(zip(ours.sensitivity.round(12), ours.specificity.round(12), strict=True))
     want = sorted(zip(r["roc"]["sensitivity"].round(12), r["roc"]["specificity"].round(12),
                       strict=True))  # fmt: skip
@@ -260,7 +261,7 @@ def test_study_a_accuracy_with_a_zero_cell(tmp_path: Path) -> None:
     cutoff = float(score[~lvd].max())
     r = run_study_a_in_r(cohort, serial, cutoff, CONFIDENCE, NORMALITY_ALPHA, tmp_path)
     row = r["accuracy"].set_index("cutoff_rule").loc["configured"]
-    c = confusion_at_cutoff(lvd, score, cutoff, CONFIDENCE)
+    c = confusion_at_cutoff(scored(lvd, score), "lvd", "score", cutoff, CONFIDENCE)
     assert c.fp == row["false_positive"] == 0 and c.tp == row["true_positive"] > 0
     odds = odds_ratio_2x2(c.tp, c.fp, c.fn, c.tn, CONFIDENCE)
     assert odds.corrected and bool(row["odds_ratio_haldane_corrected"])
@@ -275,7 +276,7 @@ def test_study_a_accuracy_with_a_zero_cell(tmp_path: Path) -> None:
 def test_study_a_score_by_echo_agrees(study_a: StudyA) -> None:
     cohort, _, r = study_a
     lvd, score = _with_echo(cohort)
-    mw = mann_whitney(lvd, score)
+    mw = mann_whitney(scored(lvd, score), "lvd", "score")
     by = r["score_by_echo"].set_index("echo_group")
     for group, summary in (("lvd", mw.positive), ("no_lvd", mw.negative)):
         row = by.loc[group]

@@ -42,6 +42,7 @@ from imnm.studies.study_a.report import (
 )
 from imnm.studies.study_a.report.html import cell, shown_value
 from tests.quality.test_dq_report import Node, _chromium, rendered_dom
+from tests.support.frames import scored
 from warehouse.db import open_warehouse
 
 RELEASE = "R20260301T020000Z-abcdef12"
@@ -212,8 +213,8 @@ def _accuracy(patients: list[dict[str, Any]], rule: str, cutoff: float) -> dict[
     echo = [p for p in patients if p["echo_lvd_flag"] is not None]
     lvd = np.array([p["echo_lvd_flag"] for p in echo])
     score = np.array([p["p_lvd"] for p in echo])
-    auc = roc_auc_delong(lvd, score)
-    c = confusion_at_cutoff(lvd, score, cutoff)
+    auc = roc_auc_delong(scored(lvd, score), "lvd", "score")
+    c = confusion_at_cutoff(scored(lvd, score), "lvd", "score", cutoff)
     odds = odds_ratio_2x2(c.tp, c.fp, c.fn, c.tn)
     row = {"release_id": RELEASE, "label": "echo_lvd_flag", "cutoff_rule": rule,
            "cutoff": cutoff, "n_patients": len(echo), "n_lvd": int(lvd.sum()), "auc": auc.auc,
@@ -223,7 +224,7 @@ def _accuracy(patients: list[dict[str, Any]], rule: str, cutoff: float) -> dict[
            "odds_ratio_ci_low": odds.ci_low, "odds_ratio_ci_high": odds.ci_high,
            "odds_ratio_p_fisher": odds.fisher_p_value, "odds_ratio_p_value": 0.0031,
            "odds_ratio_haldane_corrected": odds.corrected,
-           "youden_cutoff": youden_cutoff(roc_curve(lvd, score))}
+           "youden_cutoff": youden_cutoff(roc_curve(scored(lvd, score), "lvd", "score"))}
     for name in ("sensitivity", "specificity", "ppv", "npv"):
         proportion = getattr(c, name)
         row.update({name: proportion.estimate, f"{name}_ci_low": proportion.ci_low,
@@ -251,8 +252,8 @@ def _fill_release(con: duckdb.DuckDBPyConnection) -> None:
     _insert(con, "study_a_accuracy_history",
             [configured, _accuracy(patients, "youden", configured["youden_cutoff"])])
     echo = [p for p in patients if p["echo_lvd_flag"] is not None]
-    curve = roc_curve(np.array([p["echo_lvd_flag"] for p in echo]),
-                      np.array([p["p_lvd"] for p in echo]))
+    curve = roc_curve(scored([p["echo_lvd_flag"] for p in echo], [p["p_lvd"] for p in echo]),
+                      "lvd", "score")
     _insert(con, "study_a_roc_curve_history", [
         {"release_id": RELEASE, "point": i, "threshold": max(float(t), -1.0),
          "sensitivity": float(se), "specificity": float(sp)}

@@ -21,6 +21,7 @@ from imnm.stats.regression import logistic_odds_ratios
 from imnm.studies.study_a.parameters import StudyAParameters
 
 GOLD_STANDARD = "echo_lvd_flag"
+SCORE = "p_lvd"  # the AI-ECG model's P(LVD) of the patient's index ECG
 # Logistic models of echo LVD on the model's call: alone, then adjusted as the paper did.
 LOGISTIC_MODELS: dict[str, tuple[str, ...]] = {
     "univariable": (),
@@ -28,20 +29,22 @@ LOGISTIC_MODELS: dict[str, tuple[str, ...]] = {
 }
 
 
-def with_gold_standard(cohort: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(echo LVD, P(LVD)) of the patients with a gold-standard echo."""
+def with_gold_standard(cohort: pd.DataFrame) -> pd.DataFrame:
+    """The patients with a gold-standard echo: echo LVD (bool) and P(LVD) (float)."""
     rows = cohort[cohort[GOLD_STANDARD].notna()]
-    return rows[GOLD_STANDARD].astype(bool).to_numpy(), rows["p_lvd"].to_numpy(dtype=float)
+    return pd.DataFrame({GOLD_STANDARD: rows[GOLD_STANDARD].astype(bool).to_numpy(),
+                         SCORE: rows[SCORE].to_numpy(dtype=float)})
 
 
 def accuracy_rows(cohort: pd.DataFrame, params: StudyAParameters) -> pd.DataFrame:
     """One row per cutoff rule (configured, Youden): AUC, 2x2, accuracy measures, odds ratio."""
-    lvd, score = with_gold_standard(cohort)
-    auc = roc_auc_delong(lvd, score, params.confidence)
-    youden = youden_cutoff(roc_curve(lvd, score))
+    scored = with_gold_standard(cohort)
+    lvd = scored[GOLD_STANDARD].to_numpy()
+    auc = roc_auc_delong(scored, GOLD_STANDARD, SCORE, params.confidence)
+    youden = youden_cutoff(roc_curve(scored, GOLD_STANDARD, SCORE))
     rows = []
     for rule, cutoff in (("configured", params.cutoff), ("youden", youden)):
-        confusion = confusion_at_cutoff(lvd, score, cutoff, params.confidence)
+        confusion = confusion_at_cutoff(scored, GOLD_STANDARD, SCORE, cutoff, params.confidence)
         odds = odds_ratio_2x2(confusion.tp, confusion.fp, confusion.fn, confusion.tn,
                               params.confidence)
         row: dict[str, Any] = {
@@ -74,8 +77,7 @@ def _wald_p(odds_ratio: float, log_se: float) -> float:
 
 def roc_points(cohort: pd.DataFrame) -> pd.DataFrame:
     """The empirical ROC curve: P(LVD) > threshold is positive at each point."""
-    lvd, score = with_gold_standard(cohort)
-    curve = roc_curve(lvd, score)
+    curve = roc_curve(with_gold_standard(cohort), GOLD_STANDARD, SCORE)
     return pd.DataFrame({"point": np.arange(curve.thresholds.size, dtype=np.int32),
                          "threshold": curve.thresholds, "sensitivity": curve.sensitivity,
                          "specificity": curve.specificity})
@@ -83,8 +85,7 @@ def roc_points(cohort: pd.DataFrame) -> pd.DataFrame:
 
 def score_by_echo(cohort: pd.DataFrame) -> pd.DataFrame:
     """P(LVD) median and IQR with and without echo LVD, and the Mann-Whitney U test."""
-    lvd, score = with_gold_standard(cohort)
-    test = mann_whitney(lvd, score)
+    test = mann_whitney(with_gold_standard(cohort), GOLD_STANDARD, SCORE)
     return pd.DataFrame([
         {"echo_group": group, "n_patients": summary.n, "p_lvd_median": summary.median,
          "p_lvd_q1": summary.q1, "p_lvd_q3": summary.q3, "mann_whitney_u": test.u_statistic,

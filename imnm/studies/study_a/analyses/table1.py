@@ -82,7 +82,8 @@ def _continuous_row(row: Table1Row, data: pd.DataFrame, params: StudyAParameters
     no_lvd = values.loc[~values[GROUP].astype(bool), row.column].to_numpy(dtype=float)
     lvd = values.loc[values[GROUP].astype(bool), row.column].to_numpy(dtype=float)
     try:
-        comparison = compare_continuous(no_lvd, lvd, params.normality_alpha)
+        comparison = compare_continuous(values.astype({GROUP: bool}), row.column, GROUP,
+                                        params.normality_alpha)
         test, p_value = comparison.test, comparison.p_value
         reason = (comparison.reason.replace("group a", "the P(LVD) <= cutoff group")
                   .replace("group b", "the P(LVD) > cutoff group"))

@@ -48,9 +48,10 @@ def treatment_trajectory(serial: pd.DataFrame, cohort_keys: pd.Series,
     ecgs = eligible_serial_ecgs(serial, cohort_keys)
     if ecgs.empty:
         raise ValueError("no cohort patient has scored ECGs both before and on treatment")
-    percent = 100.0 * ecgs["p_lvd"].to_numpy(dtype=float)
-    trend = linear_trend(ecgs["years_from_treatment_onset"].to_numpy(dtype=float), percent,
-                         params.confidence)
+    percent = pd.DataFrame({
+        "years": ecgs["years_from_treatment_onset"].to_numpy(dtype=float),
+        "p_lvd_percent": 100.0 * ecgs["p_lvd"].to_numpy(dtype=float)})
+    trend = linear_trend(percent, "years", "p_lvd_percent", params.confidence)
     slopes = [_patient_slope(g) for _, g in ecgs.groupby("patient_key")]
     trend_row = pd.DataFrame([{
         "n_patients": int(ecgs["patient_key"].nunique()), "n_ecgs": len(ecgs),
