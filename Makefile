@@ -32,8 +32,11 @@ run: setup
 	$(IMNM) refresh
 	$(IMNM) dq --recall
 
+# Two pytest-xdist workers, each test module on one worker (its module fixtures built once);
+# each worker holds up to about 5 GB. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
 test: setup
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The unit tests only: no Prefect server, demo network, R, Chromium or TensorFlow; one worker
 # per core (pytest-xdist).

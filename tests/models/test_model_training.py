@@ -183,15 +183,16 @@ scores = [
         train_lvd_model(waveforms, labels, seed=s, epochs=1, batch_size=16, progress=False).model,
         probe,
     )
-    for s in (11, 11, 12)
+    for s in (11, 11)
 ]
-print("SAME", np.array_equal(scores[0], scores[1]), "OTHER", np.array_equal(scores[0], scores[2]))
+print("SAME", np.array_equal(scores[0], scores[1]))
 """
 
 
 @pytest.mark.slow
 def test_same_seed_gives_identical_predictions_single_threaded() -> None:
-    """Bit-identical reruns: TensorFlow started with one intra- and one inter-op thread."""
+    """Bit-identical reruns: TensorFlow started with one intra- and one inter-op thread (that
+    another seed gives other scores is checked by the test above)."""
     env = {
         **os.environ,
         "TF_NUM_INTRAOP_THREADS": "1",
@@ -207,7 +208,7 @@ def test_same_seed_gives_identical_predictions_single_threaded() -> None:
         timeout=600,
         check=True,
     )
-    assert "SAME True OTHER False" in result.stdout
+    assert "SAME True" in result.stdout
 
 
 @pytest.mark.slow
