@@ -1,7 +1,8 @@
 """Study statistics: diagnostic accuracy (ROC/DeLong, 2x2 at a cutoff, odds ratio), group
-comparisons, regression and survival (Cox hazard ratios, Kaplan-Meier with log-rank). Pure
-functions returning frozen dataclasses, with one call shape for every test and model over rows:
-a frame, the names of its columns in their roles, and `confidence` (see `wald.py`)."""
+comparisons, regression, pooling over imputations (Rubin's rules) and survival (Cox hazard
+ratios, Kaplan-Meier with log-rank). Pure functions returning frozen dataclasses, with one call
+shape for every test and model over rows: a frame, the names of its columns in their roles, and
+`confidence` (see `wald.py`)."""
 
 from imnm.stats.ascvd import AscvdRisk, ascvd_risk_frame, pooled_cohort_risk
 from imnm.stats.diagnostic import (
@@ -29,6 +30,7 @@ from imnm.stats.group_compare import (
     group_summary,
     mean_sd,
 )
+from imnm.stats.imputation import PooledEstimate, rubin_pool
 from imnm.stats.regression import LinearTrend, OddsRatioTerm, linear_trend, logistic_odds_ratios
 from imnm.stats.survival import (
     HazardRatio,
@@ -51,6 +53,7 @@ __all__ = [
     "MedianIqr",
     "OddsRatio",
     "OddsRatioTerm",
+    "PooledEstimate",
     "Proportion",
     "RocAuc",
     "RocCurve",
@@ -70,6 +73,7 @@ __all__ = [
     "pooled_cohort_risk",
     "roc_auc_delong",
     "roc_curve",
+    "rubin_pool",
     "wilson_interval",
     "youden_cutoff",
 ]
