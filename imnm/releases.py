@@ -52,13 +52,19 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def latest_release_id(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The newest release's id, or None before the first release."""
+def latest_release(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    """(release_id, input_fingerprint) of the newest release, or None before the first."""
     try:
         row = con.execute(sql("select_latest_release")).fetchone()
     except duckdb.CatalogException:  # a file without the results schema
         return None
-    return row[0] if row else None
+    return (str(row[0]), str(row[1])) if row else None
+
+
+def latest_release_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The newest release's id, or None before the first release."""
+    latest = latest_release(con)
+    return latest[0] if latest else None
 
 
 def chosen_release_id(con: duckdb.DuckDBPyConnection, release_id: str | None) -> str:

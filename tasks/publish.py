@@ -28,6 +28,7 @@ from imnm.refresh.fingerprint import (
     fingerprint_parts,
     input_fingerprint,
 )
+from imnm.releases import latest_release, read_release_row_counts
 from imnm.studies.base import StudyParameters, StudyResults
 from imnm.studies.parameters import recorded_parameters
 from imnm.studies.registry import all_studies
@@ -77,11 +78,6 @@ def model_card(ctx: RunContext, model_version: str) -> Any | None:
         return ModelRegistry(ctx.paths.models).get(model_version).card
     except (RegistryError, FileNotFoundError, ValueError, KeyError):
         return None
-
-
-def latest_release(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
-    """(release_id, input_fingerprint) of the newest release, if any."""
-    return con.execute(sql("select_latest_release")).fetchone()
 
 
 def _release_id(now: datetime, fingerprint: str) -> str:
@@ -171,8 +167,7 @@ def publish_release(ctx: RunContext, model_version: str, params: Mapping[str, St
         if previous is not None and previous[1] == fingerprint:
             logger.info("inputs unchanged since release %s: nothing new published", previous[0])
             release_id, is_new = previous[0], False
-            row_counts: dict[str, Any] = json.loads(con.execute(
-                sql("select_release_row_counts"), [release_id]).fetchone()[0])
+            row_counts: dict[str, Any] = read_release_row_counts(con, release_id)
         else:
             now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
             release_id, is_new = _release_id(now, fingerprint), True

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from imnm.settings import DataPaths
+from tests.support.demo_model import install_demo_model
 from tests.support.real_ecg import REAL_ECG_DIR
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_PSEUDONYM_KEY = "test-pseudonym-key-0123456789"
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -48,15 +48,10 @@ def demo_network(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
     """One refresh of a 200-patient demo network, shared by every test that only reads it."""
     from flows.refresh import refresh
     from imnm.demo import generate_demo
-    from models.registry import ModelRegistry
 
     paths = DataPaths(tmp_path_factory.mktemp("demo-network"))
     generate_demo(paths.root, n_patients=DEMO_PATIENTS, seed=DEMO_SEED)
-    artifact = next(p for p in sorted((REPO_ROOT / "models" / "demo_artifact").iterdir())
-                    if p.is_dir())
-    registry = ModelRegistry(paths.models)
-    version = registry.import_artifact(artifact / "model.keras", artifact / "card.json").version
-    registry.set_current(version)
+    version = install_demo_model(paths)
     summary = refresh(data_dir=str(paths.root))
     assert summary.release_is_new
     return DemoNetwork(paths, summary.release_id, version)

@@ -29,9 +29,9 @@ from imnm.demo.recall import (
 from imnm.settings import CONFIG_DIR, DataPaths
 from imnm.siteconfig import load_site_configs
 from tests.conftest import DemoNetwork
+from tests.support.demo_model import install_demo_model
 from warehouse.db import migrate
 
-REPO = Path(__file__).resolve().parents[2]
 CLEAN_PATIENTS = 60
 CLEAN_SEED = 11
 RUN_DATE = dt.date(2026, 11, 1)
@@ -285,16 +285,11 @@ def clean(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> De
     from flows.refresh import refresh
     from imnm.demo import generate_demo
     from imnm.demo.defects import DefectPlan
-    from models.registry import ModelRegistry
 
     paths = DataPaths(tmp_path_factory.mktemp("clean"))
     generate_demo(paths.root, n_patients=CLEAN_PATIENTS, seed=CLEAN_SEED,
                   defects=DefectPlan.none())
-    artifact = next(p for p in sorted((REPO / "models" / "demo_artifact").iterdir())
-                    if p.is_dir())
-    registry = ModelRegistry(paths.models)
-    registry.set_current(registry.import_artifact(artifact / "model.keras",
-                                                  artifact / "card.json").version)
+    install_demo_model(paths)
     refresh(data_dir=str(paths.root))
     return _recall(paths)
 

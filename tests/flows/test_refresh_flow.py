@@ -18,9 +18,9 @@ from imnm.refresh.runs import RefreshSummary
 from imnm.settings import DataPaths
 from imnm.studies.parameters import load_study_parameters, recorded_parameters
 from imnm.studies.registry import STUDY_NAMES, all_studies
+from tests.support.demo_model import install_demo_model
 
 N_PATIENTS = 60
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,11 @@ class RefreshHistory:
 def history(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> RefreshHistory:
     from flows.refresh import refresh
     from imnm.demo import generate_demo
-    from models.registry import ModelRegistry
 
     paths = DataPaths(tmp_path_factory.mktemp("network"))
     generate_demo(paths.root, n_patients=N_PATIENTS, seed=11)
     # The committed demo model (training is tested in tests/models/test_model_training_flow.py).
-    artifact = next(p for p in sorted((REPO_ROOT / "models" / "demo_artifact").iterdir())
-                    if p.is_dir())
-    registry = ModelRegistry(paths.models)
-    model_version = registry.import_artifact(artifact / "model.keras",
-                                             artifact / "card.json").version
-    registry.set_current(model_version)
+    model_version = install_demo_model(paths)
     first = refresh(data_dir=str(paths.root))
     second = refresh(data_dir=str(paths.root))
     # A new delivery at one site: a copy of an outcomes file under a new name with one row less.

@@ -20,8 +20,8 @@ import pytest
 from imnm.refresh.runs import RefreshSummary
 from imnm.settings import DataPaths
 from imnm.staging.redelivery import RowChange, diff_deliveries, summarize_changes
+from tests.support.demo_model import install_demo_model
 
-REPO = Path(__file__).resolve().parents[2]
 N_PATIENTS = 40
 
 
@@ -91,15 +91,10 @@ def deliveries(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) 
     from flows.refresh import refresh
     from imnm.demo import generate_demo
     from imnm.demo.defects import DefectPlan
-    from models.registry import ModelRegistry
 
     paths = DataPaths(tmp_path_factory.mktemp("deliveries"))
     generate_demo(paths.root, n_patients=N_PATIENTS, seed=5, defects=DefectPlan.none())
-    artifact = next(p for p in sorted((REPO / "models" / "demo_artifact").iterdir())
-                    if p.is_dir())
-    registry = ModelRegistry(paths.models)
-    registry.set_current(registry.import_artifact(artifact / "model.keras",
-                                                  artifact / "card.json").version)
+    install_demo_model(paths)
     first = refresh(data_dir=str(paths.root))
 
     lakeside, riverside, hillcrest = (paths.landing / s for s in

@@ -20,8 +20,8 @@ import pytest
 
 from imnm.refresh.runs import RefreshSummary
 from imnm.settings import DataPaths
+from tests.support.demo_model import install_demo_model
 
-REPO = Path(__file__).resolve().parents[2]
 BLOCKING_CHECK = "core_timeline_onset_not_after_diagnosis"
 
 
@@ -61,15 +61,10 @@ def policy_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) 
     from flows.refresh import refresh
     from imnm.demo import generate_demo
     from imnm.demo.defects import DefectPlan
-    from models.registry import ModelRegistry
 
     paths = DataPaths(tmp_path_factory.mktemp("policy"))
     generate_demo(paths.root, n_patients=40, seed=9, defects=DefectPlan.none())
-    artifact = next(p for p in sorted((REPO / "models" / "demo_artifact").iterdir())
-                    if p.is_dir())
-    registry = ModelRegistry(paths.models)
-    registry.set_current(registry.import_artifact(artifact / "model.keras",
-                                                  artifact / "card.json").version)
+    install_demo_model(paths)
     first = refresh(data_dir=str(paths.root))
     diagnoses = sorted((paths.landing / "lakeside").glob("diagnoses_*.csv"))[0]
     _swap_onset_and_diagnosis(diagnoses)

@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from imnm.settings import DataPaths
+from tests.support.demo_model import install_demo_model
 
 REPO = Path(__file__).resolve().parents[2]
 N_PATIENTS = 40
@@ -226,16 +227,11 @@ def network(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> 
     from imnm.demo import generate_demo
     from imnm.dq_report.write import build_from_connection, write_dq_report
     from imnm.quality.gx_results import gx_results_dir
-    from models.registry import ModelRegistry
     from warehouse.db import open_warehouse
 
     paths = DataPaths(tmp_path_factory.mktemp("dq-network"))
     generate_demo(paths.root, n_patients=N_PATIENTS, seed=23)
-    artifact = next(p for p in sorted((REPO / "models" / "demo_artifact").iterdir())
-                    if p.is_dir())
-    registry = ModelRegistry(paths.models)
-    registry.set_current(registry.import_artifact(artifact / "model.keras",
-                                                  artifact / "card.json").version)
+    install_demo_model(paths)
     _blank_one_local_id(sorted((paths.landing / "lakeside").glob("patients_*.csv"))[0])
     first = refresh(data_dir=str(paths.root))
     northgate = sorted((paths.landing / "northgate").glob("NG_OUTCOMES_*.csv"))[0]
