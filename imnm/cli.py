@@ -111,6 +111,14 @@ def cmd_dq(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study_name(value: str) -> str:
+    """A registered study's name from its name or its short form (the part after "study_")."""
+    for name in STUDY_NAMES:
+        if value in (name, name.removeprefix("study_")):
+            return name
+    raise argparse.ArgumentTypeError(f"no study {value!r}; registered: {', '.join(STUDY_NAMES)}")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Print the paths of a release's study reports (each written first when missing) and
     open them: one study with --study, else every registered study."""
@@ -367,8 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="open the study reports of the latest release "
                                  "(written first if missing) and print their paths")
     _add_data_dir(report)
-    report.add_argument("--study", choices=STUDY_NAMES,
-                        help="one study's report (default: every study's)")
+    report.add_argument("--study", type=_study_name, metavar="STUDY",
+                        help="one study's report, by name or letter ("
+                             + ", ".join(STUDY_NAMES) + "; default: every study's)")
     report.add_argument("--release", help="release id (default: the latest release)")
     report.add_argument("--no-open", action="store_true",
                         help="print the path only, do not open a browser")

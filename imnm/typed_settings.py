@@ -12,7 +12,7 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import fields, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -118,3 +118,15 @@ def typed_settings(cls: type[T], values: Mapping[str, Any], *, where: str,
         raise ConfigurationError(f"{where}: {exc}") from exc
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"{where}: {exc}") from exc
+
+
+def table_settings(settings_class: type[T], path: Path, table: str,
+                   overrides: Mapping[str, Any] | None = None) -> T:
+    """Settings from `path`'s [table] (defaults where absent; a missing file is all
+    defaults), `overrides` (e.g. `imnm refresh --set table.NAME=VALUE`) applied over them."""
+    values = dict(read_toml(path, missing_ok=True).get(table, {}))
+    from_file = typed_settings(settings_class, values, where=f"{path} [{table}]")
+    if not overrides:
+        return from_file
+    return typed_settings(settings_class, dict(overrides), where=f"--set {table}.",
+                          defaults=asdict(from_file))

@@ -4,12 +4,15 @@ Pure simulation, no I/O. The data are synthetic: margins follow the two source s
 platform's pipelines have something realistic to run on, and nothing here has clinical validity.
 Each patient is drawn from its own random stream (seed, patient number), so patient k is the
 same whatever the cohort size; the truth (latent LV impairment, its course) stays in the result.
+Study B's additions (a patient CK random effect, visits and values missing at random,
+biopsy-only people whose records are unavailable; `cohort_study_b`) come from streams of their
+own, per patient number too, so they changed no earlier draw.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -40,7 +43,9 @@ from imnm.demo.cohort_people import (
     birth_date_for,
     draw_person,
     serology_panel,
+    unused_local_id,
 )
+from imnm.demo.cohort_study_b import StudyBDraws, draw_biopsy_only, draw_study_b
 from imnm.demo.records import (
     BiopsyRow,
     EcgRow,
@@ -62,11 +67,26 @@ SERIAL_ECG_SHARE = 0.40
 EARLY_ECHO_SHARE = 0.75
 
 _PATIENT_STREAM, _ID_STREAM, _ECG_ID_STREAM, _TRAINING_STREAM = 1, 2, 3, 4
+_STUDY_B_STREAM, _RECORDS_UNAVAILABLE_STREAM = 5, 6
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Every planned lab, strength exam and treatment period, with every value recorded: the
+    records before study B's missing-at-random gaps. Deliveries draw their defects on these, so
+    a gap never moves a defect (`sites.write_site_extracts`)."""
+
+    labs: tuple[LabRow, ...]
+    strength: tuple[StrengthRow, ...]
+    treatments: tuple[TreatmentRow, ...]
 
 
 @dataclass(frozen=True)
 class Network:
-    """Every record of the synthetic network in canonical form, with each patient's truth."""
+    """Every record of the synthetic network in canonical form, with each patient's truth.
+
+    The record kinds hold what the centres send: `biopsies` ends with `records_unavailable`, the
+    reports of people with no other record; `schedule` holds the records before the gaps."""
 
     seed: int
     sites: tuple[str, ...]
@@ -80,6 +100,8 @@ class Network:
     strength: tuple[StrengthRow, ...]
     echos: tuple[EchoRow, ...]
     ecgs: tuple[EcgRow, ...]
+    records_unavailable: tuple[BiopsyRow, ...]
+    schedule: Schedule
 
     def at_site(self, rows: Sequence, site: str) -> list:
         """The rows of one record kind that belong to one site, in network order."""
@@ -111,6 +133,9 @@ class _Rows:
     strength: list[StrengthRow] = field(default_factory=list)
     echos: list[EchoRow] = field(default_factory=list)
     ecgs: list[EcgRow] = field(default_factory=list)
+    planned_labs: list[LabRow] = field(default_factory=list)
+    planned_strength: list[StrengthRow] = field(default_factory=list)
+    planned_treatments: list[TreatmentRow] = field(default_factory=list)
 
 
 def simulate_network(
@@ -134,20 +159,42 @@ def simulate_network(
     )
     rows = _Rows()
     patients = [
-        _simulate_patient(index, site, local_id, person, course, rng, rows)
+        _simulate_patient(index, site, local_id, person, course, rng, rows,
+                          draw_study_b(person.age_at_diagnosis, np.random.default_rng(
+                              [seed, _STUDY_B_STREAM, index])))
         for (index, site, person, course, rng), local_id in zip(drawn, local_ids, strict=True)
     ]
     ecgs = _name_ecgs(rows.ecgs, np.random.default_rng([seed, _ECG_ID_STREAM]))
+    unavailable = _biopsy_only_people(n_patients, seed, tuple(sites),
+                                      {(p.site, p.local_id) for p in patients})
     return Network(
         seed=seed, sites=tuple(sites), data_cutoff=DATA_CUTOFF, patients=tuple(patients),
-        biopsies=tuple(rows.biopsies), serology=tuple(rows.serology),
+        biopsies=(*rows.biopsies, *unavailable), serology=tuple(rows.serology),
         treatments=tuple(rows.treatments), labs=tuple(rows.labs), vitals=tuple(rows.vitals),
         strength=tuple(rows.strength), echos=tuple(rows.echos), ecgs=tuple(ecgs),
+        records_unavailable=unavailable,
+        schedule=Schedule(labs=tuple(rows.planned_labs), strength=tuple(rows.planned_strength),
+                          treatments=tuple(rows.planned_treatments)),
     )
 
 
+def _biopsy_only_people(n_patients: int, seed: int, sites: tuple[str, ...],
+                        used: set[tuple[str, str]]) -> tuple[BiopsyRow, ...]:
+    """The biopsy reports of people with no other record, one chance per patient number."""
+    reports = []
+    for index in range(n_patients):
+        rng = np.random.default_rng([seed, _RECORDS_UNAVAILABLE_STREAM, index])
+        drawn = draw_biopsy_only(sites, FIRST_ONSET, DATA_CUTOFF - timedelta(days=90), rng)
+        if drawn is not None:
+            site, when, muscle, text = drawn
+            reports.append(BiopsyRow(site, unused_local_id(site, when.year, used, rng), when,
+                                     muscle, text))
+    return tuple(reports)
+
+
 def _simulate_patient(index: int, site: str, local_id: str, person: Person,
-                      course: DiseaseCourse, rng: np.random.Generator, rows: _Rows) -> Patient:
+                      course: DiseaseCourse, rng: np.random.Generator, rows: _Rows,
+                      gaps: StudyBDraws) -> Patient:
     lv, phenotype = draw_lv_at_diagnosis(person.age_at_diagnosis, person.serotype, rng)
     lvd = lv >= LVD_THRESHOLD
     respiratory = rng.random() < (0.24 if lvd else 0.05)
@@ -169,6 +216,9 @@ def _simulate_patient(index: int, site: str, local_id: str, person: Person,
         moderate_severe_weakness=course.moderate_severe, ivmp=course.ivmp,
         early_ivig=course.early_ivig, csdmard=course.csdmard,
         initial_prednisone_mg=course.prednisone_mg,
+        ck_patient_deviation=gaps.ck_patient_deviation, missed_visits=gaps.missed_visits,
+        baseline_hip_flexors_missing=gaps.baseline_hip_flexors_missing,
+        prednisone_dose_missing=gaps.prednisone_dose_missing,
     )
     patient = Patient(
         patient_index=index, site=site, local_id=local_id, full_name=person.full_name,
@@ -182,7 +232,7 @@ def _simulate_patient(index: int, site: str, local_id: str, person: Person,
         cardiorespiratory_symptoms=bool(symptoms), death_date=death, death_cause=cause,
         last_followup_date=last_seen, latent=latent,
     )
-    _add_clinical_rows(patient, person, course, rng, rows)
+    _add_clinical_rows(patient, person, course, rng, rows, gaps)
     _add_cardiac_rows(patient, rng, rows)
     return patient
 
@@ -192,44 +242,62 @@ def _visit_day(anchor: date, days: int, jitter: int, rng: np.random.Generator) -
 
 
 def _add_clinical_rows(patient: Patient, person: Person, course: DiseaseCourse,
-                       rng: np.random.Generator, rows: _Rows) -> None:
+                       rng: np.random.Generator, rows: _Rows, gaps: StudyBDraws) -> None:
+    """The patient's clinical records, every one planned (`rows.planned_*`) and those the
+    centre sends; the gaps (`gaps`) draw nothing from `rng`, so its draws stay as they were."""
     site, local_id, last = patient.site, patient.local_id, patient.last_followup_date
     when, muscle, text = biopsy_report(patient.diagnosis, course, rng)
     rows.biopsies.append(BiopsyRow(site, local_id, when, muscle, text))
     drawn = max(course.diagnosis - timedelta(days=int(rng.integers(0, 45))), course.onset)
     rows.serology.extend(SerologyRow(site, local_id, drawn, antigen, result, intensity)
                          for antigen, result, intensity in serology_panel(person, rng))
-    rows.treatments.extend(TreatmentRow(site, local_id, *period) for period in
-                           treatment_periods(course, person.weight_kg, last, rng))
+    for period in treatment_periods(course, person.weight_kg, last, rng):
+        planned = TreatmentRow(site, local_id, *period)
+        rows.planned_treatments.append(planned)
+        initial = planned.agent == "prednisone" and planned.start_date == course.treatment_start
+        rows.treatments.append(replace(planned, dose=None)
+                               if initial and gaps.prednisone_dose_missing else planned)
     visits = (
         ("baseline", max(course.diagnosis - timedelta(days=int(rng.integers(0, 8))),
                          course.onset)),
         ("month_3", _visit_day(course.diagnosis, 91, 10, rng)),
         ("month_6", _visit_day(course.diagnosis, 182, 14, rng)),
     )
-    ck = ck_course(course, person.sex == "female", person.age_at_diagnosis, rng)
+    ck = ck_course(course, person.sex == "female", person.age_at_diagnosis, rng,
+                   patient_deviation=gaps.ck_patient_deviation)
     strength = strength_course(course, rng)
     asymmetry = rng.normal(0.0, 0.25, size=3) * (rng.random(3) < 0.35)
     for (visit, day), ck_value, hip, offset in zip(visits, ck, strength, asymmetry, strict=True):
         if day > last:
             continue
-        rows.labs.append(LabRow(site, local_id, day, "ck", float(ck_value), "U/L", visit))
-        rows.strength.append(StrengthRow(site, local_id, day, "hip_flexors", "left",
-                                         mrc_grade(hip), visit))
-        rows.strength.append(StrengthRow(site, local_id, day, "hip_flexors", "right",
-                                         mrc_grade(hip + offset), visit))
+        done = visit not in gaps.missed_visits
+        hips_recorded = done and not (visit == "baseline" and gaps.baseline_hip_flexors_missing)
+        ck_row = LabRow(site, local_id, day, "ck", float(ck_value), "U/L", visit)
+        _plan(rows.planned_labs, rows.labs, ck_row, done)
+        for side, grade in (("left", mrc_grade(hip)), ("right", mrc_grade(hip + offset))):
+            _plan(rows.planned_strength, rows.strength,
+                  StrengthRow(site, local_id, day, "hip_flexors", side, grade, visit),
+                  hips_recorded)
         if visit == "baseline":
-            rows.labs.append(LabRow(site, local_id, day, "hdl_c", person.hdl_c_mg_dl, "mg/dL",
-                                    visit))
-            rows.labs.append(LabRow(site, local_id, day, "total_cholesterol",
-                                    person.total_cholesterol_mg_dl, "mg/dL", visit))
-            rows.strength.append(StrengthRow(site, local_id, day, "neck_flexors", "both",
-                                             mrc_grade(hip + 0.7 + rng.normal(0, 0.4)), visit))
+            for analyte, value in (("hdl_c", person.hdl_c_mg_dl),
+                                   ("total_cholesterol", person.total_cholesterol_mg_dl)):
+                _plan(rows.planned_labs, rows.labs,
+                      LabRow(site, local_id, day, analyte, value, "mg/dL", visit), True)
+            _plan(rows.planned_strength, rows.strength,
+                  StrengthRow(site, local_id, day, "neck_flexors", "both",
+                              mrc_grade(hip + 0.7 + rng.normal(0, 0.4)), visit), True)
         if visit != "month_3":
             drift = rng.normal(0.0, 6.0)
             rows.vitals.append(VitalRow(site, local_id, day, float(round(person.systolic_bp
                                                                          + drift)),
                                         float(round(person.diastolic_bp + drift / 2))))
+
+
+def _plan(planned: list, delivered: list, row: object, sent: bool) -> None:
+    """Record a planned row, and deliver it unless a study B gap keeps it back."""
+    planned.append(row)
+    if sent:
+        delivered.append(row)
 
 
 def _add_cardiac_rows(patient: Patient, rng: np.random.Generator, rows: _Rows) -> None:

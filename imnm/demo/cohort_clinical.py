@@ -3,7 +3,22 @@
 Synthetic data shaped after study B: symptom-duration bands, 47% IV methylprednisolone, 29%
 early IVIG, 38% csDMARD; CK median ~6500 U/L falling ~83% by 3 and ~92% by 6 months (more with
 IVMP, higher prednisone dose, female sex and older age); early IVIG lifting hip-flexor strength
-most in moderate-severe weakness.
+most in moderate-severe weakness. Every histology text of the diagnostic biopsy, alternative
+diagnoses' included, names necrotizing myopathy (study B's cohort starts from such reports).
+
+The truth study B's analyses are tested against:
+
+- CK: log CK(month m) = log CK(baseline) + log(0.12 | 0.05) + (1 | 1.2) x effect + u + e_m,
+  with `effect` the fixed effects of `ck_course`, a patient random effect u ~ N(0, 0.5) shared
+  by both follow-up visits (`CK_PATIENT_SD`; kept in `LatentState.ck_patient_deviation`) and
+  independent visit noise e_3 ~ N(0, 0.33), e_6 ~ N(0, 0.49), so each visit's total spread
+  stays N(0, 0.6) and N(0, 0.7) as before the random effect; the two follow-up deviations
+  correlate 0.25 / (0.6 x 0.7) = 0.60. CK is floored at 20 U/L.
+- Glucocorticoid taper: early IVIG lets clinicians taper prednisone faster. The dose kept is a
+  uniform fraction of the initial dose (rounded to 5 mg, at least 5 mg): at 3 months
+  U(0.35, 0.60) without and U(0.22, 0.46) with early IVIG, a mean reduction of ~52% vs ~66%
+  (the paper's figures); at 6 months U(0.15, 0.35) vs U(0.08, 0.26), ~75% vs ~83%
+  (`TAPER_KEPT`).
 """
 
 from __future__ import annotations
@@ -29,16 +44,16 @@ HISTOLOGY = {
         "paucity of inflammation.",
     ),
     "antisynthetase_syndrome": (
-        "Myofibre necrosis with perifascicular necrosis and perimysial fragmentation.",
+        "Necrotizing myopathy with perifascicular necrosis and perimysial fragmentation.",
     ),
     "dermatomyositis": (
-        "Necrotic fibres with perifascicular atrophy and perivascular inflammation.",
+        "Necrotizing myopathy with perifascicular atrophy and perivascular inflammation.",
     ),
     "overlap_myositis": (
         "Necrotizing myopathy with prominent endomysial inflammatory infiltrates.",
     ),
     "statin_rhabdomyolysis": (
-        "Acute myofibre necrosis without inflammation, consistent with toxic myopathy.",
+        "Acute necrotizing myopathy without inflammation, consistent with toxic myopathy.",
     ),
 }
 PREDNISONE_DOSES_MG = (25, 30, 40, 50, 60, 75, 80)
@@ -46,6 +61,17 @@ PREDNISONE_DOSE_SHARES = (0.06, 0.12, 0.22, 0.22, 0.26, 0.07, 0.05)
 CSDMARDS = (("methotrexate", "oral", 20.0, "mg"), ("azathioprine", "oral", 150.0, "mg"),
             ("mycophenolate", "oral", 2000.0, "mg"))
 CSDMARD_SHARES = (0.45, 0.25, 0.30)
+# Share of the initial prednisone dose kept at 3 and at 6 months, uniform between the bounds,
+# by early IVIG (False, True): early IVIG lets the dose come down faster.
+TAPER_KEPT: dict[bool, tuple[tuple[float, float], tuple[float, float]]] = {
+    False: ((0.35, 0.60), (0.15, 0.35)),
+    True: ((0.22, 0.46), (0.08, 0.26)),
+}
+# Log-CK spread of the follow-up visits: the patient random effect shared by both, and each
+# visit's total (random effect and visit noise together).
+CK_PATIENT_SD = 0.5
+CK_MONTH_3_SD = 0.6
+CK_MONTH_6_SD = 0.7
 
 
 @dataclass(frozen=True)
@@ -103,11 +129,15 @@ def biopsy_report(diagnosis_code: str, course: DiseaseCourse, rng: np.random.Gen
 
 def treatment_periods(course: DiseaseCourse, weight_kg: float, last_day: date,
                       rng: np.random.Generator) -> list[tuple]:
-    """(agent, class, route, dose, unit, start, stop) periods; stop None while still ongoing."""
+    """(agent, class, route, dose, unit, start, stop) periods; stop None while still ongoing.
+
+    Prednisone comes first: the initial dose for 90 days, then the 3- and 6-month tapers,
+    faster after early IVIG (`TAPER_KEPT`)."""
     start = course.treatment_start
     periods: list[tuple] = []
-    taper_3 = max(5.0, round(course.prednisone_mg * rng.uniform(0.35, 0.6) / 5) * 5)
-    taper_6 = max(5.0, round(course.prednisone_mg * rng.uniform(0.15, 0.35) / 5) * 5)
+    kept_3, kept_6 = TAPER_KEPT[course.early_ivig]
+    taper_3 = max(5.0, round(course.prednisone_mg * rng.uniform(*kept_3) / 5) * 5)
+    taper_6 = max(5.0, round(course.prednisone_mg * rng.uniform(*kept_6) / 5) * 5)
     final_stop = start + timedelta(days=int(180 + rng.integers(90, 720)))
     for dose, first, last in ((course.prednisone_mg, start, start + timedelta(days=90)),
                               (taper_3, start + timedelta(days=90), start + timedelta(days=180)),
@@ -152,16 +182,26 @@ def treatment_periods(course: DiseaseCourse, weight_kg: float, last_day: date,
     return periods
 
 
-def ck_course(course: DiseaseCourse, female: bool, age: float, rng: np.random.Generator
-              ) -> tuple[float, float, float]:
-    """CK (U/L) at baseline, 3 and 6 months; falls faster with IVMP, prednisone, female, age."""
+def ck_course(course: DiseaseCourse, female: bool, age: float, rng: np.random.Generator, *,
+              patient_deviation: float) -> tuple[float, float, float]:
+    """CK (U/L) at baseline, 3 and 6 months; falls faster with IVMP, prednisone, female, age.
+
+    `patient_deviation` is the patient's log-CK random effect, shared by both follow-ups."""
     baseline = float(np.clip(rng.lognormal(np.log(6500.0), 1.3), 150.0, 250_000.0))
     effect = (-0.35 * (course.ivmp - 0.47) - 0.012 * (course.prednisone_mg - 50.0)
               - 0.30 * (female - 0.48) - 0.015 * (age - 62.0)
               + 0.15 * (course.csdmard - 0.38) - 0.10 * (course.early_ivig - 0.29))
-    month_3 = baseline * np.exp(np.log(0.12) + effect + rng.normal(0.0, 0.6))
-    month_6 = baseline * np.exp(np.log(0.05) + 1.2 * effect + rng.normal(0.0, 0.7))
+    # One standard normal per visit, as before the random effect, scaled to the visit noise
+    # left beside it, so every other draw of the patient's stream is unchanged.
+    month_3 = baseline * np.exp(np.log(0.12) + effect + patient_deviation
+                                + rng.normal(0.0, _visit_noise_sd(CK_MONTH_3_SD)))
+    month_6 = baseline * np.exp(np.log(0.05) + 1.2 * effect + patient_deviation
+                                + rng.normal(0.0, _visit_noise_sd(CK_MONTH_6_SD)))
     return round(baseline), round(max(month_3, 20.0)), round(max(month_6, 20.0))
+
+
+def _visit_noise_sd(total_sd: float) -> float:
+    return float(np.sqrt(total_sd**2 - CK_PATIENT_SD**2))
 
 
 def strength_course(course: DiseaseCourse, rng: np.random.Generator

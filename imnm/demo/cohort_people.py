@@ -128,6 +128,16 @@ def assign_local_ids(
     return ids
 
 
+def unused_local_id(site: str, year: int, used: set[tuple[str, str]],
+                    rng: np.random.Generator) -> str:
+    """A site-style local record number not in `used` (which it joins), for people added later."""
+    candidate = _local_id(site, year, rng)
+    while (site, candidate) in used:
+        candidate = _local_id(site, year, rng)
+    used.add((site, candidate))
+    return candidate
+
+
 def _local_id(site: str, year: int, rng: np.random.Generator) -> str:
     if site == "lakeside":
         return f"LK-{int(rng.integers(1, 1_000_000)):06d}"

@@ -5,6 +5,11 @@ injected value) so that the platform's data-quality checks can be verified again
 Default plan, per table file: 2% duplicated rows, 3% missing required values, 1% out-of-range
 values; plus one batch of CK values sent in U/L under a ukat/L label (60x too high), one ECG
 file truncated mid-file and one unmapped drug spelling.
+
+Defects are drawn on each table's planned form (every planned record, every value recorded) and
+then land on the rows the centre delivers, so study B's missing-at-random gaps (a visit not
+done, a dose not recorded) move no defect; one drawn on a record or value not delivered is
+dropped, and rows delivered beyond the plan (biopsy-only people) carry none.
 """
 
 from __future__ import annotations
@@ -96,21 +101,94 @@ class _Edit:
 
 
 def inject_table_defects(
-    tables: Sequence[SiteTable], plan: DefectPlan, rng: np.random.Generator
+    tables: Sequence[SiteTable], plan: DefectPlan, rng: np.random.Generator,
+    planned: Sequence[SiteTable] | None = None,
 ) -> tuple[list[SiteTable], list[InjectedDefect]]:
-    """Apply the plan to delivered tables; return the damaged tables and what was done where."""
-    edits: dict[int, list[_Edit]] = {i: [] for i in range(len(tables))}
-    _plan_unit_mixups(tables, plan, rng, edits)
-    _plan_unmapped_drugs(tables, plan, rng, edits)
+    """Apply the plan to delivered tables; return the damaged tables and what was done where.
+
+    With `planned` (each table's planned form, in the same order) the defects are drawn on it
+    and carried to the delivered rows (`align_rows`), so what a delivery leaves out moves none.
+    """
+    basis = list(tables if planned is None else planned)
+    if len(basis) != len(tables):
+        raise ValueError(f"{len(basis)} planned tables for {len(tables)} delivered ones")
+    edits: dict[int, list[_Edit]] = {i: [] for i in range(len(basis))}
+    _plan_unit_mixups(basis, plan, rng, edits)
+    _plan_unmapped_drugs(basis, plan, rng, edits)
     damaged: list[SiteTable] = []
     defects: list[InjectedDefect] = []
-    for index, table in enumerate(tables):
-        _plan_missing_values(table, plan.missing_value_rate, rng, edits[index])
-        _plan_out_of_range(table, plan.out_of_range_rate, rng, edits[index])
-        new_table, found = _apply(table, edits[index], plan.duplicate_row_rate, rng)
+    for index, (table, drawn_on) in enumerate(zip(tables, basis, strict=True)):
+        _plan_missing_values(drawn_on, plan.missing_value_rate, rng, edits[index])
+        _plan_out_of_range(drawn_on, plan.out_of_range_rate, rng, edits[index])
+        duplicated = _plan_duplicates(drawn_on, edits[index], plan.duplicate_row_rate, rng)
+        if drawn_on is not table:
+            edits[index], duplicated = _carry(drawn_on, table, edits[index], duplicated)
+        new_table, found = _apply(table, edits[index], duplicated)
         damaged.append(new_table)
         defects.extend(found)
     return damaged, defects
+
+
+def align_rows(planned: SiteTable, delivered: SiteTable) -> list[int | None]:
+    """For each planned row, the delivered row it became (None: not delivered).
+
+    Delivered rows are the planned ones in order, some left out, some cells emptied, and maybe
+    extra rows at the end; anything else is refused."""
+    target: list[int | None] = []
+    j = 0
+    for row in planned.rows:
+        if j < len(delivered.rows) and _delivered_as(row, delivered.rows[j]):
+            target.append(j)
+            j += 1
+        else:
+            target.append(None)
+    extra = delivered.rows[j:]
+    if any(_delivered_as(row, later) for row in planned.rows for later in extra):
+        raise ValueError(f"{delivered.relative_path}: delivered rows are not the planned ones "
+                         "in their order")
+    return target
+
+
+def _delivered_as(planned: tuple[Cell, ...], delivered: tuple[Cell, ...]) -> bool:
+    return len(planned) == len(delivered) and all(
+        d == p or d is None for p, d in zip(planned, delivered, strict=True))
+
+
+def _carry(planned: SiteTable, delivered: SiteTable, edits: list[_Edit], duplicated: set[int]
+           ) -> tuple[list[_Edit], set[int]]:
+    """The edits and duplicates drawn on the planned rows, on the delivered rows they became;
+    those on a row or value not delivered are dropped, and unit mix-ups that lost rows become
+    one run over the next delivered CK values from the first of them, so they keep their
+    number."""
+    target = align_rows(planned, delivered)
+    carried = []
+    for edit in edits:
+        row = target[edit.row]
+        if row is None:
+            continue
+        original = delivered.rows[row][edit.column]
+        if edit.kind == "missing_value" and original is None:
+            continue
+        carried.append(replace(edit, row=row, original=original))
+    kept = {target[r] for r in duplicated if target[r] is not None}
+    mixups = [edit for edit in edits if edit.kind == "unit_mixup"]
+    if any(target[edit.row] is None for edit in mixups):
+        carried = [edit for edit in carried if edit.kind != "unit_mixup"]
+        first = min(edit.row for edit in mixups)
+        start = next((t for t in target[first:] if t is not None), len(delivered.rows))
+        busy = {edit.row for edit in carried} | kept
+        cells = [(r, c) for r, c, unit in delivered.ck_cells()
+                 if r not in busy and unit.replace("µ", "u") == "ukat/L"]
+        later = [cell for cell in cells if cell[0] >= start]
+        earlier = [cell for cell in cells if cell[0] < start]
+        batch = later[:len(mixups)]
+        short = len(mixups) - len(batch)  # at the end of the file the batch reaches back
+        if short:
+            batch = earlier[max(0, len(earlier) - short):] + batch
+        for r, c in batch:
+            original = delivered.rows[r][c]
+            carried.append(_Edit(r, c, "unit_mixup", original, float(round(float(original) * 60))))
+    return carried, kept
 
 
 def _free_rows(table: SiteTable, taken: list[_Edit]) -> list[int]:
@@ -190,15 +268,19 @@ def _plan_out_of_range(table: SiteTable, rate: float, rng: np.random.Generator,
         edits.append(_Edit(row, column, "out_of_range", table.rows[row][column], value))
 
 
-def _apply(table: SiteTable, edits: list[_Edit], duplicate_rate: float,
-           rng: np.random.Generator) -> tuple[SiteTable, list[InjectedDefect]]:
+def _plan_duplicates(table: SiteTable, edits: list[_Edit], duplicate_rate: float,
+                     rng: np.random.Generator) -> set[int]:
+    free = _free_rows(table, edits)
+    count = min(int(rng.binomial(len(table.rows), duplicate_rate)) if duplicate_rate > 0 else 0,
+                len(free))
+    return set(rng.choice(free, size=count, replace=False).tolist()) if count else set()
+
+
+def _apply(table: SiteTable, edits: list[_Edit], duplicated: set[int]
+           ) -> tuple[SiteTable, list[InjectedDefect]]:
     rows = [list(row) for row in table.rows]
     for edit in edits:
         rows[edit.row][edit.column] = edit.injected
-    free = _free_rows(table, edits)
-    count = min(int(rng.binomial(len(rows), duplicate_rate)) if duplicate_rate > 0 else 0,
-                len(free))
-    duplicated = set(rng.choice(free, size=count, replace=False).tolist()) if count else set()
     final: list[tuple[Cell, ...]] = []
     analytes: list[str | None] = []
     position: dict[int, int] = {}

@@ -35,6 +35,10 @@ class LatentState:
     early_ivig: bool
     csdmard: bool
     initial_prednisone_mg: float
+    ck_patient_deviation: float  # log-CK random effect shared by the 3- and 6-month CK
+    missed_visits: tuple[str, ...]  # follow-up visits not done (month_3, month_6): no CK, no MRC
+    baseline_hip_flexors_missing: bool  # baseline hip-flexor exam not recorded
+    prednisone_dose_missing: bool  # initial prednisone period delivered without its dose
 
     def lv_impairment_at(self, when: date) -> float:
         """The latent LV impairment on a day: near flat before treatment, then recovery or drift."""
@@ -119,7 +123,7 @@ class TreatmentRow:
     agent: str  # prednisone | methylprednisolone | immunoglobulin | methotrexate | ...
     drug_class: str  # oral_glucocorticoid | ivmp | ivig | csdmard | rituximab
     route: str  # oral | iv
-    dose: float
+    dose: float | None  # None: not recorded
     dose_unit: str  # mg | g
     start_date: date
     stop_date: date | None

@@ -2,8 +2,9 @@
 
 Synthetic data only. `write_site_extracts` writes `<landing>/<site>/` for every site (one table
 file per record kind, ECG files under `ecg/`) in the site's conventions (`site_conventions`),
-injects the planned defects, records them in `<landing>/../demo_manifest/defects.csv`, and
-leaves files that already hold the same bytes untouched, so reruns are idempotent.
+injects the planned defects (drawn on the planned records, so study B's gaps move none),
+records them in `<landing>/../demo_manifest/defects.csv`, and leaves files that already hold the
+same bytes untouched, so reruns are idempotent.
 """
 
 from __future__ import annotations
@@ -88,13 +89,16 @@ class DeliveryManifest:
         return [f for f in self.files if f.site == site and f.kind == kind]
 
 
-def build_site_tables(network: Network, site: str, delivery: date = DELIVERY_DATE
-                      ) -> list[SiteTable]:
-    """Every table file one site delivers, in its columns, spellings, units and date formats."""
+def build_site_tables(network: Network, site: str, delivery: date = DELIVERY_DATE, *,
+                      planned: bool = False) -> list[SiteTable]:
+    """Every table file one site delivers, in its columns, spellings, units and date formats.
+
+    `planned=True`: the tables as planned (`Network.schedule`, no biopsy-only people), which the
+    defects are drawn on."""
     convention = convention_for(site)
     tables = []
     for kind, specs in convention.tables.items():
-        source = _source_rows(network, convention, kind)
+        source = _source_rows(network, convention, kind, planned)
         keep = convention.row_filters.get(kind)
         source = [row for row in source if keep is None or keep(row)]
         long_labs = kind == "labs" and not convention.wide_labs
@@ -115,16 +119,22 @@ def build_site_tables(network: Network, site: str, delivery: date = DELIVERY_DAT
     return tables
 
 
-def _source_rows(network: Network, convention: SiteConvention, kind: str) -> list[Any]:
+def _source_rows(network: Network, convention: SiteConvention, kind: str, planned: bool
+                 ) -> list[Any]:
     site = convention.site
     if kind in ("patients", "diagnoses", "outcomes"):
         return network.at_site(network.patients, site)
+    plan = network.schedule
+    labs = plan.labs if planned else network.labs
     if kind == "labs" and convention.wide_labs:
-        return pivot_lab_visits(network.at_site(network.labs, site))
+        return pivot_lab_visits(network.at_site(labs, site))
+    unavailable = set(network.records_unavailable) if planned else set()
     rows_by_kind = {
-        "biopsies": network.biopsies, "serology": network.serology,
-        "treatments": network.treatments, "labs": network.labs, "vitals": network.vitals,
-        "strength": network.strength, "echos": network.echos,
+        "biopsies": tuple(b for b in network.biopsies if b not in unavailable),
+        "serology": network.serology,
+        "treatments": plan.treatments if planned else network.treatments, "labs": labs,
+        "vitals": network.vitals, "strength": plan.strength if planned else network.strength,
+        "echos": network.echos,
     }
     if kind not in rows_by_kind:
         raise KeyError(f"no network rows for record kind {kind!r}")
@@ -147,8 +157,10 @@ def write_site_extracts(
     """
     landing_dir = Path(landing_dir)
     tables = [t for site in network.sites for t in build_site_tables(network, site, delivery_date)]
+    planned = [t for site in network.sites
+               for t in build_site_tables(network, site, delivery_date, planned=True)]
     tables, injected = inject_table_defects(
-        tables, defects, np.random.default_rng([seed, _DEFECT_STREAM])
+        tables, defects, np.random.default_rng([seed, _DEFECT_STREAM]), planned
     )
     written: list[WrittenFile] = []
     changed = 0

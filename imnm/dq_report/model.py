@@ -236,3 +236,9 @@ def trend_rows(recent_releases: Sequence[str], points: Iterable[CheckOutcome],
             (rid, cells[rid].rows_failed, cells[rid].passed) if rid in cells
             else (rid, None, None) for rid in recent_releases)))
     return rows
+
+
+def blocking_failures(outcomes: Iterable[CheckOutcome]) -> list[CheckOutcome]:
+    """Blocking checks that failed in the release's run, by centre, layer and check."""
+    return sorted((o for o in outcomes if not o.passed and o.severity == "blocking"),
+                  key=lambda o: (o.site, o.layer, o.suite, o.check_name))

@@ -48,7 +48,6 @@ LAB_UNIT_FACTORS: Mapping[tuple[str, str], float] = {
 }
 DOSE_MG_FACTORS: Mapping[str, float] = {"mg": 1.0, "g": 1000.0}
 MRC_PATTERN = re.compile(r"^([0-5])\s*([+-]?)$")
-# Study B's four hip-flexor levels: 3 = MRC 5, 2 = MRC 4, 1 = MRC 3, 0 = MRC 0-2.
 
 
 @dataclass(frozen=True)

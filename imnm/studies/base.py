@@ -17,6 +17,7 @@ tables are rebuilt as `analysis.<name>_<table>` (created by numbered migrations)
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -133,3 +134,24 @@ class Study:
     def parameters(self, overrides: Mapping[str, Any] | None = None) -> StudyParameters:
         """The study's parameters from its config file, `overrides` applied."""
         return self.load_parameters(self.config_file, overrides)
+
+
+def lazy(module: str, function: str) -> Callable[..., Any]:
+    """`module.function`, imported when first called: a study package's STUDY names its
+    stage functions without importing pandas, the statistics or the report."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), function)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = function
+    call.__doc__ = f"{module}.{function}, imported on first call."
+    return call
+
+
+def attempt(name: str, notes: list[str], compute: Callable[[], Any]) -> Any:
+    """`compute()`, or None with a note "<name> not computed: <why>" when the data cannot
+    support it (a ValueError): one analysis left out, the others still run."""
+    try:
+        return compute()
+    except ValueError as exc:
+        notes.append(f"{name} not computed: {exc}")
+        return None

@@ -14,7 +14,7 @@ from typing import Final
 from imnm.studies.base import Study
 
 # Registered studies, in the order the summary and reports show them.
-STUDY_NAMES: Final[tuple[str, ...]] = ("study_a",)
+STUDY_NAMES: Final[tuple[str, ...]] = ("study_a", "study_b")
 
 
 class UnknownStudyError(KeyError):

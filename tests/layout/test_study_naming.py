@@ -13,9 +13,11 @@ from imnm.studies.registry import STUDY_NAMES
 from tests.layout.imports import REPO_ROOT
 
 # Shared places that may name studies: the registry, the numbered migrations (their history),
-# documentation, and the golden release snapshot (data, not code).
+# documentation, the golden release snapshot (data, not code), and the demo generator with its
+# tests (synthetic data whose margins and injected effects follow the seed studies; no stage
+# reads a study through it).
 SHARED_EXCEPTIONS = ("imnm/studies/registry.py", "warehouse/migrations/", "docs/",
-                     "tests/flows/data/")
+                     "tests/flows/data/", "imnm/demo/", "tests/demo/")
 
 
 def study_folders(study: str) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """Running an R reference script on the same rows as a Python statistic (cross-checks).
 
-R (``r-base-core``) with ``pROC``, ``survival`` and ``mice`` comes from Debian's packages;
-`.ci/run` installs them. Without Rscript a cross-check skips locally and fails under ``CI=1``.
-Inputs go to R as CSV files, outputs come back as CSV files: no R packages beyond those three.
+R (``r-base-core``) with ``pROC``, ``survival``, ``mice``, ``lme4``, ``ordinal``, ``MASS``
+and ``rjags`` (with ``jags``) comes from Debian's packages; `.ci/run` installs them. Without
+Rscript a cross-check skips locally and fails under ``CI=1``. Inputs go to R as CSV files,
+outputs come back as CSV files: no R packages beyond those.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ def require_rscript() -> str:
     if rscript is None:
         if os.environ.get("CI"):
             pytest.fail("Rscript is missing: .ci/run installs r-base-core r-cran-proc "
-                        "r-cran-survival r-cran-mice so the R cross-checks run in CI")
+                        "r-cran-survival r-cran-mice r-cran-lme4 r-cran-ordinal r-cran-mass jags "
+                        "r-cran-rjags so the R cross-checks run in CI")
         pytest.skip("Rscript not installed (apt-get install r-base-core r-cran-proc "
-                    "r-cran-survival r-cran-mice)")
+                    "r-cran-survival r-cran-mice r-cran-lme4 r-cran-ordinal r-cran-mass jags "
+                    "r-cran-rjags)")
     return rscript
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from imnm.settings import ConfigurationError
-from imnm.typed_settings import read_toml, typed_settings
+from imnm.typed_settings import table_settings
 
 STUDY: Final[str] = "study_a"
 # The harmonized echo findings (core.echos.echo_findings) that make an echo LVD in study A's
@@ -59,9 +59,4 @@ def load_parameters(path: Path, overrides: Mapping[str, Any] | None = None
                     ) -> StudyAParameters:
     """Parameters from `path`'s [study_a] table (defaults where absent), `overrides` (from
     `imnm refresh --set study_a.NAME=VALUE`) applied over them."""
-    values = dict(read_toml(path, missing_ok=True).get(STUDY, {}))
-    file_params = typed_settings(StudyAParameters, values, where=f"{path} [{STUDY}]")
-    if not overrides:
-        return file_params
-    return typed_settings(StudyAParameters, dict(overrides), where=f"--set {STUDY}.",
-                          defaults=asdict(file_params))
+    return table_settings(StudyAParameters, path, STUDY, overrides)

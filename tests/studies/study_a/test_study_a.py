@@ -72,7 +72,7 @@ def test_release_records_the_configured_parameters(
     recorded = json.loads(published.execute(
         "SELECT analysis_parameters FROM results.releases WHERE release_id = ?",
         [demo_network.release_id]).fetchone()[0])
-    assert recorded == {"study_a": STUDY.parameters().as_dict()}
+    assert recorded["study_a"] == STUDY.parameters().as_dict()
     recorded = recorded["study_a"]
     accuracy = _table(published, "study_a_accuracy").set_index("cutoff_rule")
     assert accuracy.loc["configured", "cutoff"] == recorded["cutoff"]

@@ -34,15 +34,17 @@ from imnm.stats.diagnostic import (
 )
 from imnm.studies.registry import get_study
 from imnm.studies.report_data import StudyReportData
+from imnm.studies.report_html import shown_value
 from imnm.studies.study_a.report import (
     numbers_at_risk,
     render_report,
     row_key,
     yearly_times,
 )
-from imnm.studies.study_a.report.html import cell, shown_value
+from imnm.studies.study_a.report.html import cell
 from tests.quality.test_dq_report import Node, _chromium, rendered_dom
 from tests.support.frames import scored
+from tests.support.report_numbers import assert_numbers_match, release_rows
 from warehouse.db import open_warehouse
 
 RELEASE = "R20260301T020000Z-abcdef12"
@@ -397,38 +399,6 @@ def page(release: Release, tmp_path_factory: pytest.TempPathFactory) -> tuple[No
     return rendered_dom(_chromium(), report.html, tmp_path_factory.mktemp("chromium-profile"))
 
 
-def _rows(con: duckdb.DuckDBPyConnection, table: str, release_id: str
-          ) -> dict[str, dict[str, Any]]:
-    cursor = con.execute(f"SELECT * FROM results.study_a_{table}_history WHERE release_id = ?",
-                         [release_id])
-    columns = [d[0] for d in cursor.description]
-    rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
-    return {row_key(table, row): row for row in rows}
-
-
-_NUMBER = re.compile(r"-?\d+(?:\.(\d+))?")
-
-
-def _assert_shown(node: Node, value: Any) -> None:
-    """The shown text is the stored value, rounded as shown (percent, p-value, integer)."""
-    shown, style = node.text(), node.attrs["data_style"]
-    if value is None:
-        assert shown == "n/a"
-        return
-    if isinstance(value, bool):
-        assert shown == ("yes" if value else "no")
-        return
-    if style == "p" and shown == "<0.001":
-        assert value < 0.001
-        return
-    match = _NUMBER.fullmatch(shown.removesuffix("%"))
-    assert match, shown
-    scale = 100.0 if style == "pct" else 1.0
-    assert shown.endswith("%") == (style == "pct"), shown
-    decimals = len(match.group(1) or "")
-    assert abs(float(shown.removesuffix("%")) - value * scale) <= 0.5 * 10 ** -decimals + 1e-9
-
-
 # --- the page in a browser ----------------------------------------------------------------
 
 def test_report_shows_four_svg_figures_in_chromium(release: Release,
@@ -462,30 +432,13 @@ def test_report_shows_four_svg_figures_in_chromium(release: Release,
 
 def _assert_numbers_match(dom: Node, database: Path, release_id: str) -> int:
     """Every tagged value on the page equals its row in `database`; returns how many."""
-    with duckdb.connect(str(database), read_only=True) as con:
-        tables = {name: _rows(con, name, release_id) for name in TABLE_NAMES}
-    seen = set()
-    shown = dom.find_all(data_table=None)
-    for node in shown:
-        table, key, column = (node.attrs["data_table"], node.attrs["data_row"],
-                              node.attrs["data_column"])
-        value = tables[table][key][column]
-        seen.add((table, key))
-        if "data_value" not in node.attrs:  # text
-            expected = "-" if value is None else " ".join(str(value).split())
-            assert node.text() == expected, (table, key, column)
-            continue
-        raw = node.attrs["data_value"]
-        if value is None or isinstance(value, bool):
-            assert raw == ("" if value is None else str(value).lower())
-        else:
-            assert float(raw) == value, (table, key, column, raw, value)  # exact
-        _assert_shown(node, value)
+    tables = release_rows(database, "study_a", TABLE_NAMES, release_id, row_key)
+    seen = assert_numbers_match(dom, tables)
     # every row of the tables the report lists is on the page
     for table in ("attrition", "accuracy", "score_by_echo", "logistic", "table1",
                   "early_detection", "trajectory", "trajectory_phases", "cox", "logrank"):
         assert {(table, key) for key in tables[table]} <= seen, table
-    return len(shown)
+    return len(dom.find_all(data_table=None))
 
 
 def test_every_number_shown_equals_its_table_row(release: Release,
@@ -556,11 +509,12 @@ def test_cli_writes_a_missing_report_once_and_prints_its_path(
     data_dir = str(release.paths.root)
     target = release.paths.release_reports(RELEASE) / "study-a.html"
     target.unlink(missing_ok=True)
-    assert main(["report", "--no-open", "--data-dir", data_dir]) == 0
+    assert main(["report", "--no-open", "--study", "a", "--data-dir", data_dir]) == 0
     assert capsys.readouterr().out.strip() == str(target)
     written = target.stat().st_mtime_ns
     assert 'data-figure="km"' in target.read_text(encoding="utf-8")
-    assert main(["report", "--no-open", "--release", RELEASE, "--data-dir", data_dir]) == 0
+    assert main(["report", "--no-open", "--study", "study_a", "--release", RELEASE,
+                 "--data-dir", data_dir]) == 0
     assert capsys.readouterr().out.strip() == str(target)
     assert target.stat().st_mtime_ns == written  # kept, not rewritten
     assert main(["report", "--no-open", "--release", "R-none", "--data-dir", data_dir]) == 2
@@ -584,7 +538,8 @@ def test_prefect_task_writes_the_report_from_the_warehouse(prefect_harness: None
     def report_only() -> Any:
         return study_reports_task(ctx, RELEASE)
 
-    (report,) = report_only()
+    reports = {r.html.name: r for r in report_only()}
+    report = reports["study-a.html"]
     assert report.html == target and report.written and report.not_computed == ()
     assert target.read_text(encoding="utf-8").count("<figure data-figure=") == 4
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from imnm.studies.base import StudyResults
+from imnm.studies.base import StudyResults, attempt
 from imnm.studies.study_a.analyses.accuracy import (
     accuracy_rows,
     logistic_rows,
@@ -56,14 +56,6 @@ class StudyAResults:
         return rows[rows["cutoff_rule"] == "configured"].iloc[0].to_dict()
 
 
-def _attempt(name: str, notes: list[str], compute: Callable[[], Any]) -> Any:
-    try:
-        return compute()
-    except ValueError as exc:
-        notes.append(f"{name} not computed: {exc}")
-        return None
-
-
 def run_study_a(candidates: pd.DataFrame, serial: pd.DataFrame, params: StudyAParameters,
                 model_version: str) -> StudyAResults:
     """Select the cohort and run every analysis of study A on it."""
@@ -78,10 +70,10 @@ def run_study_a(candidates: pd.DataFrame, serial: pd.DataFrame, params: StudyAPa
         "early_detection": lambda: early_detection(cohort, params),
     }
     for table, compute in simple.items():
-        frame = _attempt(table.replace("_", " "), notes, compute)
+        frame = attempt(table.replace("_", " "), notes, compute)
         if frame is not None:
             tables[table] = frame
-    trajectory = _attempt("treatment trajectory", notes,
+    trajectory = attempt("treatment trajectory", notes,
                           lambda: treatment_trajectory(serial, cohort["patient_key"], params))
     serial_ecgs = pd.DataFrame(columns=list(SERIAL_ECG_COLUMNS))
     if trajectory is not None:
@@ -94,7 +86,7 @@ def run_study_a(candidates: pd.DataFrame, serial: pd.DataFrame, params: StudyAPa
         notes.extend(model_notes)
         if not frame.empty:
             tables[table] = frame
-    km = _attempt("Kaplan-Meier", notes, lambda: kaplan_meier_rows(cohort, params))
+    km = attempt("Kaplan-Meier", notes, lambda: kaplan_meier_rows(cohort, params))
     if km is not None:
         tables["km"], tables["logrank"] = km
     tables["patients"] = cohort.assign(model_version=model_version)[

@@ -8,16 +8,14 @@ rows give the same bytes. Each plotted series carries an SVG id, `<figure name>-
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 from matplotlib import rc_context
-from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from imnm.studies.report_html import SVG_RC, figure_svg, new_figure, p_phrase
 from imnm.studies.study_a.report.model import (
     ECHO_GROUPS,
     MODEL_GROUPS,
@@ -39,56 +37,9 @@ ECHO_LABELS: Final[Mapping[str, str]] = {"lvd": "LVD on echo", "no_lvd": "No LVD
 PHASE_LABELS: Final[Mapping[str, str]] = {"before_treatment": "Before treatment",
                                          "on_treatment": "On treatment"}
 SMALLEST_PERCENT: Final[float] = 1e-3  # P(LVD) floor on the log axis (0 cannot be drawn)
-_RC: Final[Mapping[str, Any]] = {"svg.fonttype": "none", "font.size": 9,
-                                 "axes.spines.top": False, "axes.spines.right": False}
-
-
-# Inline SVG in HTML needs neither namespace declarations nor matplotlib's RDF metadata; without
-# them the page names no URL at all.
-_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
-_NAMESPACE = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
-_ID = re.compile(r'(\bid="|xlink:href="#|url\(#)([^")]+)')
-
-
-def format_p(p: float | None) -> str:
-    """A p-value as the report writes it: "<0.001", else three decimals."""
-    if p is None or not np.isfinite(p):
-        return "n/a"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def p_phrase(p: float | None) -> str:
-    """A p-value in a sentence: "p = 0.012", "p < 0.001" or "p = n/a"."""
-    shown = format_p(p)
-    return f"p < {shown[1:]}" if shown.startswith("<") else f"p = {shown}"
-
-
-def _svg(fig: Figure, name: str) -> str:
-    """The figure as an <svg> element (no XML prolog), ids salted with the figure's name."""
-    buffer = io.BytesIO()
-    with rc_context({**_RC, "svg.hashsalt": f"study-a-{name}"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    text = buffer.getvalue().decode("utf-8")
-    text = _NAMESPACE.sub("", _METADATA.sub("", text[text.index("<svg"):]))
-    return _prefix_ids(text, name)
-
-
-def _prefix_ids(svg: str, name: str) -> str:
-    """Every id and reference to one prefixed with the figure's name: ids stay unique when the
-    page holds several figures (matplotlib numbers its elements from 1 in each)."""
-    return _ID.sub(lambda m: f"{m.group(1)}{name}-{m.group(2)}", svg)
-
-
-def _figure(width: float, height: float) -> Figure:
-    with rc_context(_RC):
-        fig = Figure(figsize=(width, height), layout="constrained")
-        fig.add_subplot()
-    return fig
-
-
 def roc_figure(roc_rows: Iterable[Row], accuracy_rows: Iterable[Row]) -> str:
     """ROC curve with the AUC (95% CI) in the legend and the two cutoffs' points marked."""
-    fig = _figure(5.0, 4.6)
+    fig = new_figure(5.0, 4.6)
     ax = fig.axes[0]
     points = sorted((1.0 - float(r["specificity"]), float(r["sensitivity"])) for r in roc_rows)
     accuracy = by_key(accuracy_rows, "cutoff_rule")
@@ -98,7 +49,7 @@ def roc_figure(roc_rows: Iterable[Row], accuracy_rows: Iterable[Row]) -> str:
         label = f"AUC {headline['auc']:.2f}"
         if headline.get("auc_ci_low") is not None and headline.get("auc_ci_high") is not None:
             label += f" (95% CI {headline['auc_ci_low']:.2f}-{headline['auc_ci_high']:.2f})"
-    with rc_context(_RC):
+    with rc_context(SVG_RC):
         ax.plot([p[0] for p in points], [p[1] for p in points], color="#1d2327", lw=1.6,
                 label=label, gid="roc-curve")
         ax.plot([0, 1], [0, 1], color="#8c959f", lw=0.8, ls="--", label="Chance")
@@ -114,7 +65,7 @@ def roc_figure(roc_rows: Iterable[Row], accuracy_rows: Iterable[Row]) -> str:
         ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel="1 - specificity",
                ylabel="Sensitivity", aspect="equal")
         ax.legend(loc="lower right", fontsize=7.5, frameon=False)
-    return _svg(fig, "roc")
+    return figure_svg(fig, "roc", "study-a")
 
 
 def _percent(p_lvd: float) -> float:
@@ -123,7 +74,7 @@ def _percent(p_lvd: float) -> float:
 
 def score_by_echo_figure(patients: Iterable[Row], score_rows: Iterable[Row]) -> str:
     """P(LVD) per patient by echo status: points over a box, log-scale %, Mann-Whitney p."""
-    fig = _figure(5.0, 4.6)
+    fig = new_figure(5.0, 4.6)
     ax = fig.axes[0]
     values: dict[str, list[float]] = {"lvd": [], "no_lvd": []}
     for row in patients:
@@ -133,7 +84,7 @@ def score_by_echo_figure(patients: Iterable[Row], score_rows: Iterable[Row]) -> 
     groups = [g for g in reversed(ECHO_GROUPS) if values[g]]
     summary = by_key(score_rows, "echo_group")
     rng = np.random.default_rng(0)  # fixed jitter: the same rows draw the same figure
-    with rc_context(_RC):
+    with rc_context(SVG_RC):
         if groups:
             ax.boxplot([values[g] for g in groups], positions=range(len(groups)), widths=0.5,
                        showfliers=False, medianprops={"color": "#1d2327"})
@@ -153,19 +104,19 @@ def score_by_echo_figure(patients: Iterable[Row], score_rows: Iterable[Row]) -> 
         if shown:  # whole decades around the points
             ax.set_ylim(10 ** np.floor(np.log10(min(shown))),
                         10 ** (np.floor(np.log10(max(shown))) + 1))
-    return _svg(fig, "score_by_echo")
+    return figure_svg(fig, "score_by_echo", "study-a")
 
 
 def trajectory_figure(serial_rows: Iterable[Row], phase_rows: Iterable[Row],
                       trajectory: Row | None) -> str:
     """P(LVD) % against years from treatment onset: ECGs before (red) and on treatment (blue),
     each phase's mean as a line, and the fitted regression line."""
-    fig = _figure(6.4, 4.2)
+    fig = new_figure(6.4, 4.2)
     ax = fig.axes[0]
     rows = list(serial_rows)
     phases = by_key(phase_rows, "phase")
     xs = [float(r["years_from_treatment_onset"]) for r in rows]
-    with rc_context(_RC):
+    with rc_context(SVG_RC):
         for phase in group_order({str(r["phase"]) for r in rows}, PHASES):
             points = [r for r in rows if r["phase"] == phase]
             colour = PHASE_COLOURS.get(phase, "#57606a")
@@ -191,14 +142,14 @@ def trajectory_figure(serial_rows: Iterable[Row], phase_rows: Iterable[Row],
         ax.axvline(0.0, color="#8c959f", lw=0.8)
         ax.set(xlabel="Years from treatment onset", ylabel="P(LVD) (%)")
         fig.legend(loc="outside upper center", ncols=3, fontsize=7.5, frameon=False)
-    return _svg(fig, "trajectory")
+    return figure_svg(fig, "trajectory", "study-a")
 
 
 def km_figure(km_rows: Sequence[Row], logrank: Row | None) -> str:
     """Kaplan-Meier survival per model group (censorings ticked), log-rank p in the legend."""
-    fig = _figure(6.4, 4.2)
+    fig = new_figure(6.4, 4.2)
     ax = fig.axes[0]
-    with rc_context(_RC):
+    with rc_context(SVG_RC):
         for group in group_order({str(r["model_group"]) for r in km_rows}, MODEL_GROUPS):
             times, survival = km_curve(km_rows, group)
             steps = [r for r in km_rows if r["model_group"] == group]
@@ -216,4 +167,4 @@ def km_figure(km_rows: Sequence[Row], logrank: Row | None) -> str:
         ax.set(ylim=(0.0, 1.03), xlim=(0.0, None), xlabel="Years from the index ECG",
                ylabel="Survival")
         fig.legend(loc="outside upper center", ncols=3, fontsize=7.5, frameon=False)
-    return _svg(fig, "km")
+    return figure_svg(fig, "km", "study-a")

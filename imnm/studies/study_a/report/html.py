@@ -12,7 +12,6 @@ read (numbers at risk, data-quality counts) carry `data-derived` instead of `dat
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -24,90 +23,30 @@ from markupsafe import Markup
 from imnm.dq_report.html import REPORT_FILE as DQ_REPORT_FILE
 from imnm.dq_report.html import SYNTHETIC_NOTICE
 from imnm.dq_report.html import TEMPLATES as DQ_TEMPLATES
-from imnm.dq_report.model import summarize_sites
+from imnm.dq_report.model import blocking_failures, summarize_sites
 from imnm.studies.report_data import StudyReportData
+from imnm.studies.report_html import CellWriter, raw_value
 from imnm.studies.study_a.report import figures
 from imnm.studies.study_a.report.model import (
     CUTOFF_RULES,
     ECHO_GROUPS,
     MODEL_GROUPS,
     PHASES,
+    ROW_KEYS,
     Row,
-    blocking_failures,
     group_order,
     numbers_at_risk,
     ph_verdict,
-    row_key,
     yearly_times,
 )
 
 TEMPLATES: Final[Path] = Path(__file__).resolve().parent / "templates"
 REPORT_FILE: Final[str] = "study-a.html"  # = STUDY.report_file
 DEFAULT_DQ_HREF: Final[str] = DQ_REPORT_FILE  # the data-quality report sits beside this one
-STYLES: Final[frozenset[str]] = frozenset({"int", "num", "pct", "p"})
 
 
-def raw_value(value: Any) -> str:
-    """A stored value exactly, for `data-value` (floats round-trip through repr)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def shown_value(value: Any, style: str = "num", digits: int = 2) -> str:
-    """A stored number as the report shows it (None and NaN as "n/a")."""
-    if style not in STYLES:
-        raise ValueError(f"unknown number style {style!r}")
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    if style == "int":
-        return f"{int(value)}"
-    if style == "pct":
-        return f"{value * 100:.{digits}f}%"
-    if style == "p":
-        return figures.format_p(float(value))
-    return f"{value:.{digits}f}"
-
-
-def cell(table: str, row: Row, column: str, style: str = "num", digits: int = 2) -> Markup:
-    """One stored number, shown formatted and tagged with where it came from."""
-    value = row.get(column)
-    return Markup('<span class="v" data-table="{}" data-row="{}" data-column="{}" '
-                  'data-value="{}" data-style="{}">{}</span>').format(
-        table, row_key(table, row), column, raw_value(value), style,
-        shown_value(value, style, digits))
-
-
-def text(table: str, row: Row, column: str) -> Markup:
-    """One stored text value, escaped and tagged with where it came from."""
-    value = row.get(column)
-    return Markup('<span data-table="{}" data-row="{}" data-column="{}">{}</span>').format(
-        table, row_key(table, row), column, "-" if value is None else value)
-
-
-def with_ci(table: str, row: Row, column: str, low: str, high: str, style: str = "num",
-            digits: int = 2) -> Markup:
-    """An estimate and its 95% CI, "est (low to high)"; the CI left out when not stored."""
-    shown = cell(table, row, column, style, digits)
-    if row.get(low) is None or row.get(high) is None:
-        return shown
-    return Markup("{} ({} to {})").format(shown, cell(table, row, low, style, digits),
-                                          cell(table, row, high, style, digits))
-
-
-def p_is(table: str, row: Row, column: str) -> Markup:
-    """A stored p-value in a sentence: "p = 0.012", or "p <0.001" below the shown precision."""
-    value = row.get(column)
-    small = isinstance(value, float) and value < 0.001
-    return Markup("p {}{}").format("" if small else "= ", cell(table, row, column, "p"))
+_CELLS = CellWriter(ROW_KEYS)
+cell, text, with_ci, p_is = _CELLS.cell, _CELLS.text, _CELLS.with_ci, _CELLS.p_is
 
 
 def _parameter(value: Any) -> str:

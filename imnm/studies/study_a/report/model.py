@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from imnm.quality.checks import CheckOutcome
+from imnm.studies.report_html import key_part
 from imnm.studies.study_a.tables import RESULT_TABLES
 
 Row = Mapping[str, Any]
@@ -27,13 +27,7 @@ CUTOFF_RULES: Final[tuple[str, ...]] = ("configured", "youden")
 
 def row_key(table: str, row: Row) -> str:
     """The identifier of a row within its table and release ("" for one-row tables)."""
-    return "|".join(_key_part(row.get(column)) for column in ROW_KEYS[table])
-
-
-def _key_part(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)
-    return "" if value is None else str(value)
+    return "|".join(key_part(row.get(column)) for column in ROW_KEYS[table])
 
 
 def by_key(rows: Iterable[Row], column: str) -> dict[Any, Row]:
@@ -90,12 +84,6 @@ def km_curve(km_rows: Iterable[Row], group: str) -> tuple[list[float], list[floa
         times.append(float(row["time_years"]))
         survival.append(float(row["survival"]))
     return times, survival
-
-
-def blocking_failures(outcomes: Iterable[CheckOutcome]) -> list[CheckOutcome]:
-    """Blocking checks that failed in the release's run, by centre, layer and check."""
-    return sorted((o for o in outcomes if not o.passed and o.severity == "blocking"),
-                  key=lambda o: (o.site, o.layer, o.suite, o.check_name))
 
 
 def ph_verdict(p_value: float | None, alpha: float = 0.05) -> str:
