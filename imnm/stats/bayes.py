@@ -207,8 +207,9 @@ class BayesFit:
                 arrays["sd"] = self.random_sd_draws[chains]
             arrays["theta"] = self.threshold_draws[chains]
             data = az.convert_to_dataset(arrays)
-            rhat, bulk, tail = (az.rhat(data), az.ess(data, method="bulk"),
-                                az.ess(data, method="tail"))
+            with np.errstate(invalid="ignore", divide="ignore"):  # a stuck chain gives NaN
+                rhat, bulk, tail = (az.rhat(data), az.ess(data, method="bulk"),
+                                    az.ess(data, method="tail"))
             names = {"coef": list(self.coef_names), "theta": self.threshold_names(),
                      "sd": [self.random_sd_name()]}
             for var in arrays:
