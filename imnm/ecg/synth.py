@@ -174,13 +174,13 @@ _MAINS_HZ = (50, 60)
 
 @cache
 def _slow_basis() -> np.ndarray:
-    """Sine/cosine rows (float32, read-only): wander bins k * fs / NFFT < 0.5 Hz, then mains."""
+    """Sine/cosine rows (read-only): wander bins k * fs / NFFT < 0.5 Hz, then mains."""
     t = np.arange(N_SAMPLES) / SAMPLING_HZ
     frequencies = [k * SAMPLING_HZ / _NFFT for k in range(1, _WANDER_BINS + 1)] + list(_MAINS_HZ)
     rows = []
     for frequency in frequencies:
         rows += [np.sin(2 * np.pi * frequency * t), np.cos(2 * np.pi * frequency * t)]
-    basis = np.array(rows, dtype=np.float32)
+    basis = np.array(rows)
     basis.setflags(write=False)
     return basis
 
@@ -194,7 +194,7 @@ def _slow_coefficients(n: int, rng: np.random.Generator) -> np.ndarray:
     hum = rng.exponential(8.0, (n, 1)) * rng.uniform(0.2, 1.0, shape)
     hum_phase = rng.uniform(0.0, 2.0 * np.pi, shape)
     sixty = rng.random(n) < 0.5  # one mains frequency per ECG
-    coefficients = np.zeros((*shape, 2 * (_WANDER_BINS + len(_MAINS_HZ))), dtype=np.float32)
+    coefficients = np.zeros((*shape, 2 * (_WANDER_BINS + len(_MAINS_HZ))))
     coefficients[..., 0 : 2 * _WANDER_BINS : 2] = wander * np.cos(wander_phase)
     coefficients[..., 1 : 2 * _WANDER_BINS : 2] = wander * np.sin(wander_phase)
     column = 2 * _WANDER_BINS + 2 * sixty[:, None].astype(int)  # 50 Hz rows, or the 60 Hz rows
@@ -222,8 +222,11 @@ def _independent_leads(lv: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     train = _impulse_train(rr, rng)
     spectrum = scipy.fft.rfft(templates, n=_NFFT, axis=-1) * scipy.fft.rfft(train, axis=-1)[:, None]
     dipole = scipy.fft.irfft(spectrum, n=_NFFT, axis=-1)[..., _WIDTH : _WIDTH + N_SAMPLES]
-    leads = np.matmul(DOWER.astype(np.float32), dipole.astype(np.float32))
+    # In float64, cast once: float32 BLAS kernels differ between CPUs in their last bits, and
+    # the written files (and so the ECGs' content ids) must be the same on every machine.
+    leads = np.matmul(DOWER, dipole)
     leads += np.matmul(_slow_coefficients(lv.shape[0], rng), _slow_basis())
+    leads = leads.astype(np.float32)
     _add_white_noise(leads, rng)
     return leads
 
