@@ -26,15 +26,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from benchmarks._common import machine_facts, markdown_table
 from imnm.stats.ordinal import cumulative_logit_mixed
-
-PREDICTORS = ["month3", "month6", "treated", "treated_month3", "treated_month6"]
-THRESHOLDS = np.array([-1.0, 0.5, 2.0])
-BETA = np.array([0.8, 1.4, 0.2, 0.5, 0.9])
-SD = 1.5
+from tests.support.ordinal_data import PREDICTORS, grade_visits
 
 R_TIMING = r"""
 suppressPackageStartupMessages(library(ordinal))
@@ -61,24 +56,9 @@ write.csv(do.call(rbind, rows), file.path(dir, "out_timing.csv"), row.names = FA
 """
 
 
-def simulate(n_patients: int, seed: int) -> pd.DataFrame:
-    """N patients x 3 visits from logit P(Y <= k) = theta_k - x'beta - u, u ~ N(0, 1.5^2)."""
-    rng = np.random.default_rng(seed)
-    patient = np.repeat(np.arange(n_patients), 3)
-    visit = np.tile([0, 1, 2], n_patients)
-    treated = np.repeat(rng.integers(0, 2, n_patients), 3)
-    month3, month6 = (visit == 1).astype(int), (visit == 2).astype(int)
-    x = np.column_stack([month3, month6, treated, treated * month3, treated * month6])
-    eta = x @ BETA + rng.normal(0.0, SD, n_patients)[patient]
-    cumulative = special.expit(THRESHOLDS[None, :] - eta[:, None])
-    grade = (rng.random(eta.size)[:, None] > cumulative).sum(axis=1)
-    return pd.DataFrame({"group": patient, "y": grade,
-                         **{name: x[:, i] for i, name in enumerate(PREDICTORS)}})
-
-
 def python_fits(frames: dict[int, pd.DataFrame], nagqs: list[int], rounds: int
                 ) -> dict[tuple[int, int], dict[str, Any]]:
-    cumulative_logit_mixed(simulate(20, 1), "y", PREDICTORS, "group")  # warm-up
+    cumulative_logit_mixed(grade_visits(20, 1), "y", PREDICTORS, "group")  # warm-up
     out = {}
     for n, frame in frames.items():
         for nagq in nagqs:
@@ -122,7 +102,7 @@ def main() -> None:
     patients = [int(v) for v in args.patients.split(",")]
     r_patients = [] if args.no_r else [int(v) for v in args.r_patients.split(",") if v]
     nagqs = [int(v) for v in args.nagq.split(",")]
-    frames = {n: simulate(n, args.seed + n) for n in sorted(set(patients) | set(r_patients))}
+    frames = {n: grade_visits(n, args.seed + n) for n in sorted(set(patients) | set(r_patients))}
 
     facts = machine_facts(["numpy", "scipy", "pandas"])
     versions = facts["packages"]

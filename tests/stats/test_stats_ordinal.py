@@ -37,30 +37,18 @@ from imnm.stats.ordinal import (
     cumulative_logit_mixed,
     predicted_category_probabilities,
 )
+from tests.support.ordinal_data import (
+    PREDICTORS,
+    TRUE_BETA,
+    TRUE_SD,
+    TRUE_THRESHOLDS,
+    grade_visits,
+)
 from tests.support.rscript import run_r_script
 
 R_DIR = Path(__file__).resolve().parent / "r"
-PREDICTORS = ["month3", "month6", "treated", "treated_month3", "treated_month6"]
 WINE_PREDICTORS = ["tempwarm", "contactyes"]
-TRUE_THRESHOLDS = np.array([-1.0, 0.5, 2.0])
-TRUE_BETA = np.array([0.8, 1.4, 0.2, 0.5, 0.9])
-TRUE_SD = 1.5
 CASES = {"n34": (34, 11), "n240": (240, 12)}
-
-
-def grade_visits(n_patients: int, seed: int, sd: float = TRUE_SD) -> pd.DataFrame:
-    """Three visits per patient; grade 0..3 from logit P(Y <= k) = theta_k - x'beta - u."""
-    rng = np.random.default_rng(seed)
-    patient = np.repeat(np.arange(n_patients), 3)
-    visit = np.tile([0, 1, 2], n_patients)
-    treated = np.repeat(rng.integers(0, 2, n_patients), 3)
-    month3, month6 = (visit == 1).astype(int), (visit == 2).astype(int)
-    x = np.column_stack([month3, month6, treated, treated * month3, treated * month6])
-    eta = x @ TRUE_BETA + rng.normal(0.0, sd, n_patients)[patient]
-    cumulative = special.expit(TRUE_THRESHOLDS[None, :] - eta[:, None])
-    grade = (rng.random(eta.size)[:, None] > cumulative).sum(axis=1)
-    return pd.DataFrame({"group": patient + 1000, "y": grade,
-                         **{name: x[:, i] for i, name in enumerate(PREDICTORS)}})
 
 
 @pytest.fixture(scope="module")

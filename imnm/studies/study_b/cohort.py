@@ -104,9 +104,10 @@ def initial_treatment(treatments: pd.DataFrame, patients: pd.DataFrame,
     out["initial_prednisone_mg"] = first_dose.reindex(out.index).astype(float)
     out["first_ivig_date"] = ivig.reindex(out.index)
     dx = pd.to_datetime(patients.set_index("patient_key")["diagnosis_date"]).reindex(out.index)
+    # No IVIG: not early. IVIG without a diagnosis date: unknown.
     early = out["first_ivig_date"] <= dx + pd.Timedelta(days=params.early_ivig_days)
-    out["early_ivig"] = early.astype("boolean").where(dx.notna() | out["first_ivig_date"].isna())
-    out.loc[out["first_ivig_date"].isna() & dx.notna(), "early_ivig"] = False
+    unknown = dx.isna() & out["first_ivig_date"].notna()
+    out["early_ivig"] = early.astype("boolean").mask(unknown)
     return out.reset_index()
 
 

@@ -10,6 +10,7 @@ at least 5, else Fisher's exact test.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +126,7 @@ def baseline_comparisons(cohort: pd.DataFrame, params: StudyBParameters) -> pd.D
             cells = (continuous_cells(data, column, params.normality_alpha)
                      if kind == "continuous" else binary_cells(data, column, level))
             rows.append({"comparison": comparison.name,
-                             "group_variable": comparison.group_column,
+                         "group_variable": comparison.group_column,
                          "subgroup": comparison.subgroup, "variable": variable,
                          "summary": "mean_sd" if kind == "continuous" else "share",
                          **cells})
@@ -136,23 +137,12 @@ def hip_flexor_by_group(cohort: pd.DataFrame, visits: pd.DataFrame,
                         params: StudyBParameters) -> pd.DataFrame:
     """Mean hip-flexor grade (0-3) at each visit and its change from baseline, by early IVIG
     (all patients and the moderate-severe subgroup) and by IVMP, with tests."""
-    wide = visits.pivot(index="patient_key", columns="visit", values="hip_flexor_grade")
-    rows: list[dict[str, Any]] = []
-    for comparison in COMPARISONS:
-        data = comparison_rows(comparison, cohort).set_index("patient_key")
-        grades = wide.reindex(data.index).astype(float)
-        for visit in ("baseline", "month_3", "month_6"):
-            for measure in ("grade", "change"):
-                if measure == "change" and visit == "baseline":
-                    continue
-                value = grades[visit] - grades["baseline"] if measure == "change" \
-                    else grades[visit]
-                frame = pd.DataFrame({"value": value, "in_group": data["in_group"]})
-                rows.append({"comparison": comparison.name,
-                             "group_variable": comparison.group_column,
-                             "subgroup": comparison.subgroup, "visit": visit,
-                             "measure": measure,
-                             **continuous_cells(frame, "value", params.normality_alpha)})
+    def change(grade: pd.DataFrame, visit: str) -> pd.Series:
+        return grade[visit] - grade["baseline"]
+
+    rows = [row for comparison in COMPARISONS
+            for row in _by_visit(comparison, cohort, visits, "hip_flexor_grade",
+                                 {"grade": None, "change": change}, params)]
     return _ordered(rows)
 
 
@@ -160,24 +150,39 @@ def prednisone_by_early_ivig(cohort: pd.DataFrame, visits: pd.DataFrame,
                              params: StudyBParameters) -> pd.DataFrame:
     """Oral prednisone dose (mg/day) at each visit by early IVIG, and its percentage
     reduction from baseline at 3 and 6 months, with tests."""
-    comparison = COMPARISONS[0]
+    def reduction_percent(dose: pd.DataFrame, visit: str) -> pd.Series:
+        baseline = dose["baseline"].where(dose["baseline"] > 0)
+        return 100.0 * (1.0 - dose[visit] / baseline)
+
+    return _ordered(_by_visit(COMPARISONS[0], cohort, visits, "prednisone_mg",
+                              {"dose_mg": None, "reduction_percent": reduction_percent},
+                              params))
+
+
+VisitMeasure = Callable[[pd.DataFrame, str], pd.Series] | None
+
+
+def _by_visit(comparison: Comparison, cohort: pd.DataFrame, visits: pd.DataFrame,
+              value_column: str, measures: dict[str, VisitMeasure],
+              params: StudyBParameters) -> list[dict[str, Any]]:
+    """One row per visit and measure of a visit value compared between a comparison's groups.
+    A measure is the value itself (None) or a function of the patients x visits frame and the
+    visit (a change from baseline, so not computed at baseline)."""
     data = comparison_rows(comparison, cohort).set_index("patient_key")
-    wide = visits.pivot(index="patient_key", columns="visit", values="prednisone_mg")
-    dose = wide.reindex(data.index).astype(float)
+    wide = visits.pivot(index="patient_key", columns="visit", values=value_column)
+    values = wide.reindex(data.index).astype(float)
     rows: list[dict[str, Any]] = []
     for visit in ("baseline", "month_3", "month_6"):
-        for measure in ("dose_mg", "reduction_percent"):
-            if measure == "reduction_percent" and visit == "baseline":
+        for measure, derive in measures.items():
+            if derive is not None and visit == "baseline":
                 continue
-            baseline = dose["baseline"].where(dose["baseline"] > 0)
-            value = (100.0 * (1.0 - dose[visit] / baseline)
-                     if measure == "reduction_percent" else dose[visit])
+            value = values[visit] if derive is None else derive(values, visit)
             frame = pd.DataFrame({"value": value, "in_group": data["in_group"]})
             rows.append({"comparison": comparison.name,
-                             "group_variable": comparison.group_column,
+                         "group_variable": comparison.group_column,
                          "subgroup": comparison.subgroup, "visit": visit, "measure": measure,
                          **continuous_cells(frame, "value", params.normality_alpha)})
-    return _ordered(rows)
+    return rows
 
 
 def _ordered(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from imnm.stats.ordinal import OrdinalFit, cumulative_logit, cumulative_logit_mixed
@@ -103,7 +102,4 @@ def ordinal_models(cohort: pd.DataFrame, visits: pd.DataFrame, params: StudyBPar
         rows.extend(_rows(fit, "frequentist", "grade_month_6_polr", "all", "early_ivig"))
     except ValueError as exc:
         notes.append(f"ordinal model grade_month_6_polr not fitted: {exc}")
-    frame = pd.DataFrame(rows)
-    if not frame.empty:
-        frame.insert(0, "row_order", np.arange(len(frame), dtype=np.int32))
-    return frame, notes
+    return pd.DataFrame(rows), notes
