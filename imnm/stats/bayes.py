@@ -9,13 +9,13 @@ for an outcome coded 0..K-1. Priors (`BayesPriors`): the intercepts come from ce
 pi ~ Dirichlet(c, ..., c) at the predictors' means and u = 0 (blrm's construction;
 c = 1 / (0.8 + 0.35 max(K, 3)) unless stated), theta_k = logit(pi_0 + ... + pi_k) + xbar'beta;
 each coefficient Normal(0, 100) (blrm's ``priorsd``) or Student-t; the random-intercept SD
-half-t with 4 degrees of freedom and scale 1 (or exponential). NumPyro's NUTS in float64 with the
-chains vectorised draws from the posterior (`imnm.stats.bayes_engine`); ArviZ gives R-hat, bulk
-and tail ESS and the highest-density intervals (the same numbers as bayestestR's ``hdi``).
-Summaries per coefficient: posterior mean, SD, HDI and probability of direction; the posterior
-mean outcome for covariate rows; the relative explained variation of each term (``rms::anova``
-on a Bayesian fit). Fits of several imputations pool by stacking their draws (`stack_fits`),
-their convergence still checked imputation by imputation.
+half-t with 4 degrees of freedom and scale 1 (or exponential). NumPyro's NUTS in float64, each
+chain on a CPU device of its own, draws from the posterior (`imnm.stats.bayes_engine`); ArviZ
+gives R-hat, bulk and tail ESS and the highest-density intervals (the same numbers as
+bayestestR's ``hdi``). Summaries per coefficient: posterior mean, SD, HDI and probability of
+direction; the posterior mean outcome for covariate rows; the relative explained variation of
+each term (``rms::anova`` on a Bayesian fit). Fits of several imputations pool by stacking
+their draws (`stack_fits`), their convergence still checked imputation by imputation.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from imnm.stats.wald import check_confidence, frame_columns
+from imnm.stats.wald import check_confidence, frame_columns, term_positions
 
 __all__ = [
     "BayesDiagnostics",
@@ -274,17 +274,12 @@ class BayesFit:
                                      confidence: float = 0.95) -> pd.DataFrame:
         """Per term, over draws: REV = b_j' V_j^-1 b_j / b' V^-1 b (V: posterior covariance)."""
         check_confidence(confidence)
-        index = {name: j for j, name in enumerate(self.coef_names)}
+        positions = term_positions(self.coef_names, term_columns)
         beta = self.coef_draws.reshape(-1, len(self.coef_names))
         cov = np.atleast_2d(np.cov(beta, rowvar=False))
         total = np.einsum("si,ij,sj->s", beta, np.linalg.inv(cov), beta)
         rows = []
-        for term, columns in term_columns.items():
-            unknown = [c for c in columns if c not in index]
-            if not columns or unknown:
-                raise ValueError(f"term {term!r} needs coefficient columns of the fit; unknown: "
-                                 f"{unknown or 'none given'}")
-            cols = [index[c] for c in columns]
+        for term, cols in positions.items():
             b = beta[:, cols]
             block = np.linalg.inv(cov[np.ix_(cols, cols)])
             rev = np.einsum("si,ij,sj->s", b, block, b) / total

@@ -5,6 +5,8 @@ mean of the imputations' estimates; its total variance adds the between-imputati
 inflated by 1 + 1/m, to the mean within-imputation variance; the degrees of freedom are
 Barnard and Rubin's (1999) small-sample ones (the large-sample (m - 1) / lambda^2 when the
 complete-data degrees of freedom are infinite), with lambda floored at 1e-4 as mice does.
+`rubin_pool_vector` pools a whole coefficient vector and its covariance the same way (the
+multivariate rules, for Wald tests of several coefficients at once).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from scipy import stats
 
 from imnm.stats.wald import check_confidence, frame_columns
 
-__all__ = ["PooledEstimate", "rubin_pool"]
+__all__ = ["PooledEstimate", "PooledVector", "rubin_pool", "rubin_pool_vector"]
 
 # mice's floor on the fraction of variance due to missingness, which keeps the df finite.
 LAMBDA_FLOOR = 1e-4
@@ -89,3 +91,34 @@ def rubin_pool(fits: pd.DataFrame, estimate_col: str, variance_col: str,
         df=df, relative_increase_in_variance=riv, fraction_missing_information=fmi,
         ci_low=qbar - t_crit * se, ci_high=qbar + t_crit * se, p_value=p_value, m=m,
         confidence=confidence)
+
+
+@dataclass(frozen=True)
+class PooledVector:
+    """A coefficient vector pooled over m imputations with its total covariance."""
+
+    estimate: np.ndarray  # (k,) mean of the imputations' vectors
+    within_covariance: np.ndarray  # (k, k) mean of their covariances
+    between_covariance: np.ndarray  # (k, k) covariance of the vectors (n - 1 denominator)
+    total_covariance: np.ndarray  # ubar + (1 + 1/m) b
+    m: int
+
+
+def rubin_pool_vector(estimates: np.ndarray, covariances: np.ndarray) -> PooledVector:
+    """Pool (m, k) coefficient vectors and their (m, k, k) covariances by Rubin's rules; the
+    diagonal of the total covariance is `rubin_pool`'s total variance term by term."""
+    q = np.asarray(estimates, dtype=float)
+    u = np.asarray(covariances, dtype=float)
+    if q.ndim != 2 or u.shape != (q.shape[0], q.shape[1], q.shape[1]):
+        raise ValueError(f"need (m, k) estimates and (m, k, k) covariances, got {q.shape} "
+                         f"and {u.shape}")
+    m = q.shape[0]
+    if m < 2:
+        raise ValueError(f"pooling needs at least 2 imputations, got {m}")
+    if not (np.isfinite(q).all() and np.isfinite(u).all()):
+        raise ValueError("every imputation needs finite estimates and covariances")
+    ubar = u.mean(axis=0)
+    between = np.atleast_2d(np.cov(q, rowvar=False, ddof=1))
+    return PooledVector(estimate=q.mean(axis=0), within_covariance=ubar,
+                        between_covariance=between,
+                        total_covariance=ubar + (1.0 + 1.0 / m) * between, m=m)

@@ -21,6 +21,8 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from imnm.stats.wald import check_confidence, complete_cases
 
 OPTIMIZERS = ("lbfgs", "bfgs", "powell")
+# Gradient norm the converged REML fit is polished to (lme4 agrees to about 1e-8 there).
+POLISH_GTOL = 1e-10
 
 __all__ = ["LinearCombination", "MixedFit", "linear_combination", "linear_mixed_model"]
 
@@ -108,23 +110,44 @@ def _fixed_covariance(x: np.ndarray, groups: np.ndarray, group_variance: float,
 
 def _fit_reml(model: sm.MixedLM) -> tuple[object, bool]:
     """REML by L-BFGS, then BFGS, then Powell: the first that converges without warning (a
-    Hessian that L-BFGS finds singular, e.g. near a zero group variance, moves to the next)."""
+    Hessian that L-BFGS finds singular, e.g. near a zero group variance, moves to the next),
+    then polished by BFGS to a gradient of `POLISH_GTOL`."""
     last_error: Exception | None = None
     fit = None
     for method in OPTIMIZERS:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            try:
-                fit = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                last_error = exc
-                continue
-        if fit.converged and not any(issubclass(w.category, ConvergenceWarning)
-                                     for w in caught):
-            return fit, True
+        fit, error = _fit_quietly(model, method)
+        last_error = error or last_error
+        if fit is not None and error is None:
+            return _polished(model, fit), True
     if fit is None:
         raise ValueError(f"the mixed model could not be fitted: {last_error}")
     return fit, False
+
+
+def _fit_quietly(model: sm.MixedLM, method: str, **kwargs: object
+                 ) -> tuple[object | None, Exception | None]:
+    """One REML fit; the error (a convergence warning counts as one) instead of raising."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            fit = model.fit(reml=True, method=method, **kwargs)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            return None, exc
+    warned = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    if not fit.converged or warned:
+        return fit, ConvergenceWarning(str(warned[0].message) if warned else "not converged")
+    return fit, None
+
+
+def _polished(model: sm.MixedLM, fit: object) -> object:
+    """The fit continued by BFGS from where it stopped, kept when its REML criterion is no
+    worse: L-BFGS's default tolerance stops short on outcomes in large units (on a percentage
+    CK reduction it left the fixed effects 4e-5 from lme4's, at a criterion 5e-8 lower)."""
+    polished, error = _fit_quietly(model, "bfgs", start_params=fit.params_object,
+                                   gtol=POLISH_GTOL)
+    if polished is None or error is not None or polished.llf < fit.llf:
+        return fit
+    return polished
 
 
 def linear_combination(fit: MixedFit, weights: dict[str, float]) -> LinearCombination:

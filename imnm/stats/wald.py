@@ -3,14 +3,17 @@ check, and a Wald ratio (exp of a coefficient with its CI and p) that refuses di
 
 Every test or model over rows takes one call shape: ``(data, <role>_col names..., confidence)``;
 summaries of one vector (``median_iqr``, ``mean_sd``) and functions of counts
-(``wilson_interval``, ``odds_ratio_2x2``, ``compare_binary``) take those instead."""
+(``wilson_interval``, ``odds_ratio_2x2``, ``compare_binary``) take those instead.
+``wald_explained_variation`` gives each term's Wald chi-square and its share of the whole
+model's (the relative explained variation of ``rms::anova``)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -68,3 +71,43 @@ def wald_ratio(term: str, coef: float, se: float, confidence: float, what: str) 
     return WaldRatio(ratio=math.exp(coef), ci_low=math.exp(coef - z * se),
                      ci_high=math.exp(coef + z * se),
                      p_value=float(2.0 * stats.norm.sf(abs(coef / se))))
+
+
+def term_positions(names: Sequence[str], term_columns: Mapping[str, Sequence[str]]
+                   ) -> dict[str, list[int]]:
+    """Each term's coefficient positions in `names`; a term without columns, or with a column
+    not among the names, is an error."""
+    index = {name: j for j, name in enumerate(names)}
+    positions = {}
+    for term, columns in term_columns.items():
+        unknown = [c for c in columns if c not in index]
+        if not columns or unknown:
+            raise ValueError(f"term {term!r} needs coefficient columns of the fit; unknown: "
+                             f"{unknown or 'none given'}")
+        positions[term] = [index[c] for c in columns]
+    return positions
+
+
+def wald_explained_variation(estimate: np.ndarray, covariance: np.ndarray,
+                             names: Sequence[str], term_columns: Mapping[str, Sequence[str]]
+                             ) -> pd.DataFrame:
+    """Per term (one or more coefficients): its Wald chi-square b_j' V_j^-1 b_j, df, p, and
+    REV = that chi-square over the chi-square of every coefficient in `names` together (the
+    whole model's, intercept excluded by the caller), as ``rms::anova``'s "proportion chisq"."""
+    b = np.asarray(estimate, dtype=float)
+    v = np.asarray(covariance, dtype=float)
+    if b.shape != (len(names),) or v.shape != (len(names), len(names)):
+        raise ValueError(f"{len(names)} names need a ({len(names)},) estimate and a square "
+                         f"covariance, got {b.shape} and {v.shape}")
+    positions = term_positions(names, term_columns)
+    total = float(b @ np.linalg.solve(v, b))
+    if not (math.isfinite(total) and total > 0):
+        raise ValueError(f"the whole model's Wald chi-square is {total!r}: no REV")
+    rows = []
+    for term, cols in positions.items():
+        bj = b[cols]
+        chi_square = float(bj @ np.linalg.solve(v[np.ix_(cols, cols)], bj))
+        rows.append({"term": term, "chi_square": chi_square, "df": len(cols),
+                     "p_value": float(stats.chi2.sf(chi_square, len(cols))),
+                     "rev": chi_square / total})
+    return pd.DataFrame(rows)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from imnm.stats.imputation import rubin_pool
+from imnm.stats.imputation import rubin_pool, rubin_pool_vector
 from tests.support.rscript import run_r_script
 
 R_DIR = Path(__file__).resolve().parent / "r"
@@ -71,3 +71,32 @@ def test_interval_and_p_are_t_on_the_pooled_df() -> None:
 def test_bad_fits_are_refused(fits: pd.DataFrame, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         rubin_pool(fits, "q", "u")
+
+
+def test_vector_pooling_agrees_with_scalar_pooling_term_by_term() -> None:
+    """rubin_pool_vector: the mean vector, and a total covariance whose diagonal is each
+    term's rubin_pool total variance; its off-diagonal pools the covariances the same way."""
+    rng = np.random.default_rng(3)
+    m, k = 6, 3
+    estimates = rng.normal(size=(m, k))
+    roots = rng.normal(size=(m, k, k))
+    covariances = np.einsum("mij,mkj->mik", roots, roots) + np.eye(k)
+    pooled = rubin_pool_vector(estimates, covariances)
+    np.testing.assert_allclose(pooled.estimate, estimates.mean(axis=0), rtol=1e-14)
+    for j in range(k):
+        scalar = rubin_pool(pd.DataFrame({"q": estimates[:, j], "u": covariances[:, j, j]}),
+                            "q", "u")
+        assert pooled.total_covariance[j, j] == pytest.approx(scalar.total_variance, rel=1e-13)
+    centred = estimates - estimates.mean(axis=0)
+    between_01 = (centred[:, 0] * centred[:, 1]).sum() / (m - 1)
+    assert pooled.total_covariance[0, 1] == pytest.approx(
+        covariances[:, 0, 1].mean() + (1 + 1 / m) * between_01, rel=1e-13)
+
+
+def test_vector_pooling_refuses_bad_shapes() -> None:
+    with pytest.raises(ValueError, match="at least 2"):
+        rubin_pool_vector(np.zeros((1, 2)), np.zeros((1, 2, 2)))
+    with pytest.raises(ValueError, match=r"\(m, k\)"):
+        rubin_pool_vector(np.zeros((3, 2)), np.zeros((3, 3, 3)))
+    with pytest.raises(ValueError, match="finite"):
+        rubin_pool_vector(np.array([[np.nan], [1.0]]), np.ones((2, 1, 1)))

@@ -1,6 +1,6 @@
 """Study B's tables: every released result table, in report order, with the row order and
-the key of a row within a release (results.study_b_<name>_history; schema in migration 014),
-and the analysis-ready tables rebuilt by every refresh (analysis.study_b_<name>)."""
+the key of a row within a release (results.study_b_<name>_history; schema in migrations 014
+and 015), and the analysis-ready tables rebuilt by every refresh (analysis.study_b_<name>)."""
 
 from typing import Final
 
@@ -16,7 +16,7 @@ RESULT_TABLES: Final[tuple[ResultTable, ...]] = (
     ResultTable("ck_models", "row_order", ("engine", "outcome", "model", "variable", "term")),
     ResultTable("ck_level_means", "row_order",
                 ("engine", "outcome", "model", "variable", "level")),
-    ResultTable("ck_explained_variation", "row_order", ("outcome", "term")),
+    ResultTable("ck_explained_variation", "row_order", ("engine", "outcome", "term")),
     ResultTable("hip_flexor", "row_order", ("row_order",)),
     ResultTable("ordinal_models", "row_order", ("engine", "model", "term")),
     ResultTable("prednisone", "row_order", ("row_order",)),

@@ -5,8 +5,11 @@ nAGQ = 10) and MASS::polr (7.3-58), and R's numbers are compared with the releas
 results.study_b_ck_models and results.study_b_ordinal_models rows.
 
 CK model tolerances: fixed effects 5e-6 absolute (both optimizers stop at their own
-tolerances on the REML criterion; the largest difference seen on the demo network was 1.2e-6),
-SEs and variance components 1e-4 relative.
+tolerances on the REML criterion; the platform polishes its optimum by BFGS to a gradient of
+1e-10, without which the multivariable percentage-reduction model was 4e-5 off), SEs and
+variance components 1e-4 relative. The multivariable models are refitted with lmer on
+each of the release's imputed data sets and pooled with mice::pool.scalar; their relative
+explained variation is recomputed in R from the pooled Wald chi-squares.
 Without Rscript the test skips (and fails under CI=1, see tests/support/rscript.py).
 """
 
@@ -20,8 +23,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imnm.studies.study_b.analyses.ck import OUTCOMES, TIME_COLUMNS, follow_up_frame
-from imnm.studies.study_b.variables import PREDICTORS
+from imnm.studies.base import STUDY_CONFIG_DIR
+from imnm.studies.study_b.analyses.ck import (
+    OUTCOMES,
+    TIME_COLUMNS,
+    follow_up_frame,
+    imputed_cohorts,
+    multivariable_terms,
+)
+from imnm.studies.study_b.parameters import load_parameters
+from imnm.studies.study_b.variables import MULTIVARIABLE, PREDICTORS, predictor
 from tests.support.rscript import run_r_script
 
 R_DIR = Path(__file__).resolve().parent / "r"
@@ -46,6 +57,19 @@ def _analysis(demo_network: Any, table: str) -> pd.DataFrame:
         con.close()
 
 
+def _named_back(r_terms: pd.DataFrame, design: list[str]) -> pd.DataFrame:
+    """R's terms (c0..cK, "(Intercept)") under the platform's column names."""
+    back = {f"c{i}": column for i, column in enumerate(design)}
+    return r_terms.assign(term=r_terms["term"].map(
+        lambda t: "intercept" if t == "(Intercept)" else back[t]))
+
+
+def _frequentist_ck_models(demo_network: Any, model: str) -> pd.DataFrame:
+    """The released frequentist CK model rows of one kind (univariable, multivariable)."""
+    released = _released(demo_network, "ck_models")
+    return released[(released["engine"] == "frequentist") & (released["model"] == model)]
+
+
 def test_univariable_ck_models_equal_lme4_on_the_release_rows(
         demo_network: Any, tmp_path: Path) -> None:
     """Every released univariable CK model: R's fixed effects, SEs and variances match."""
@@ -62,12 +86,8 @@ def test_univariable_ck_models_equal_lme4_on_the_release_rows(
     out = run_r_script(R_DIR / "lmer_reference.R",
                        {"frame": frame.rename(columns=names), "specs": pd.DataFrame(specs)},
                        tmp_path)
-    back = {f"c{i}": column for i, column in enumerate(design)}
-    r_fixed = out["fixed"].assign(term=lambda d: d["term"].map(
-        lambda t: "intercept" if t == "(Intercept)" else back[t]))
-    released = _released(demo_network, "ck_models")
-    released = released[(released["engine"] == "frequentist")
-                        & (released["model"] == "univariable")]
+    r_fixed = _named_back(out["fixed"], design)
+    released = _frequentist_ck_models(demo_network, "univariable")
     released = released.assign(model_id=released["outcome"] + "|" + released["variable"])
     merged = released.merge(r_fixed, on=["model_id", "term"], suffixes=("", "_r"))
     assert len(merged) == len(released) == len(r_fixed) > 0
@@ -83,8 +103,57 @@ def test_univariable_ck_models_equal_lme4_on_the_release_rows(
     assert (variance["n_obs"] == variance["n_obs_r"]).all()
 
 
+def test_multivariable_models_equal_lmer_pooled_by_mice_on_the_release_rows(
+        demo_network: Any, tmp_path: Path) -> None:
+    """Both released multivariable CK models: lmer on each imputed data set (the release's
+    parameters rebuild the same imputations), pooled by mice::pool.scalar, gives the released
+    estimates, SEs and p-values; the relative explained variation from R's pooled covariance
+    equals the released frequentist REV."""
+    params = load_parameters(STUDY_CONFIG_DIR / "study_b.toml")
+    cohort, visits = _analysis(demo_network, "cohort"), _analysis(demo_network, "visits")
+    completed = imputed_cohorts(cohort, visits, params)
+    assert len(completed) == params.imputations > 1  # the demo has missing covariates
+    frames = [follow_up_frame(filled, visits).assign(imputation=i + 1)
+              for i, filled in enumerate(completed)]
+    frame = pd.concat(frames, ignore_index=True)
+    design = [c for c in frame.columns if c not in ("patient_key", "visit", "imputation")]
+    names = {column: f"c{i}" for i, column in enumerate(design)}
+    columns = [c for name in MULTIVARIABLE for c in predictor(name).design_columns()]
+    specs, terms = [], []
+    for outcome, column, adjust in OUTCOMES:
+        predictors = [*TIME_COLUMNS, *adjust, *columns]
+        specs.append({"model_id": outcome, "outcome": names[column],
+                      "predictors": "+".join(names[c] for c in predictors)})
+        terms.extend({"model_id": outcome, "term": term,
+                      "columns": "+".join(names[c] for c in cols)}
+                     for term, cols in multivariable_terms(adjust).items())
+    out = run_r_script(R_DIR / "multivariable_reference.R",
+                       {"frame": frame.rename(columns=names), "specs": pd.DataFrame(specs),
+                        "terms": pd.DataFrame(terms)}, tmp_path)
+    r_pooled = _named_back(out["pooled"], design)
+    released = _frequentist_ck_models(demo_network, "multivariable")
+    assert (released["imputations"] == params.imputations).all()
+    merged = released.merge(r_pooled, left_on=["outcome", "term"],
+                            right_on=["model_id", "term"], suffixes=("", "_r"))
+    assert len(merged) == len(released) == len(r_pooled) > 0
+    np.testing.assert_allclose(merged["estimate"], merged["estimate_r"], atol=FIXED_ABS)
+    np.testing.assert_allclose(merged["se"], merged["se_r"], rtol=SE_REL)
+    # p on the -log10 scale: an SE 1e-4 off moves a tiny p by far more than 1e-4 relative.
+    np.testing.assert_allclose(-np.log10(merged["p_value"]), -np.log10(merged["p_value_r"]),
+                               rtol=1e-3, atol=1e-4)
+    rev = _released(demo_network, "ck_explained_variation")
+    rev = rev[rev["engine"] == "frequentist"].merge(
+        out["rev"], left_on=["outcome", "term"], right_on=["model_id", "term"],
+        suffixes=("", "_r"))
+    assert len(rev) == len(terms)
+    np.testing.assert_allclose(rev["rev_mean"], rev["rev"], rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(rev["chi_square"], rev["chi_square_r"], rtol=1e-3)
+    assert (rev["df"] == rev["df_r"]).all()
+
+
 @pytest.mark.parametrize("table", ["attrition", "table1", "missing_data", "ck_models",
                                    "ordinal_models", "ck_by_visit", "ck_level_means",
+                                   "ck_explained_variation",
                                    "hip_flexor", "prednisone", "baseline_comparisons"])
 def test_released_tables_have_rows(demo_network: Any, table: str) -> None:
     """make run's release holds every frequentist study B table with rows."""

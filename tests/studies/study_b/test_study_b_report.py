@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from imnm.studies.registry import get_study
-from imnm.studies.study_b.report.html import CELLS, CK_FIGURE_VARIABLES, OPTIONAL, SECTIONS
+from imnm.studies.study_b.report.html import CELLS, CK_FIGURE_VARIABLES, SECTIONS
 from imnm.studies.study_b.tables import TABLE_NAMES
 from tests.quality.test_dq_report import Node, _chromium, rendered_dom
 from tests.support.report_numbers import assert_numbers_match, release_rows
@@ -58,7 +58,7 @@ def test_every_number_shown_equals_its_table_row(demo_network: Any,
                           report.release_id, CELLS.row_key)
     seen = assert_numbers_match(dom, tables)
     for section in SECTIONS:
-        assert tables[section.table] or section.table in OPTIONAL, section.table
+        assert tables[section.table], section.table
         assert {(section.table, key) for key in tables[section.table]} <= seen, section.table
     assert len(dom.find_all(data_table=None)) > 1000
 

@@ -100,7 +100,7 @@ def run_study_b(inputs: StudyBInputs, params: StudyBParameters, *, bayesian: boo
     terms, levels, model_notes, _ = univariable_models(frame, params)
     notes.extend(model_notes)
     completed = imputed_cohorts(cohort, visits, params)
-    multivariable, mv_notes = multivariable_models(completed, visits, params)
+    multivariable, explained, mv_notes = multivariable_models(completed, visits, params)
     notes.extend(mv_notes)
     ordinal, ordinal_notes = ordinal_models(cohort, visits, params)
     notes.extend(ordinal_notes)
@@ -113,12 +113,12 @@ def run_study_b(inputs: StudyBInputs, params: StudyBParameters, *, bayesian: boo
                  "ck_level_means": [*levels, *(bayes.ck_level_means if bayes else [])],
                  "ordinal_models": [*ordinal.to_dict("records"),
                                     *(bayes.ordinal_models if bayes else [])],
-                 "ck_explained_variation": bayes.explained_variation if bayes else [],
+                 "ck_explained_variation": [*explained,
+                                            *(bayes.explained_variation if bayes else [])],
                  "bayes_diagnostics": bayes.diagnostics if bayes else []}
     for table, rows in by_engine.items():
         if rows:
-            tables[table] = _numbered([{k: v for k, v in row.items() if k != "row_order"}
-                                       for row in rows])
+            tables[table] = _numbered(rows)
     return StudyBResults(tables, cohort, visits, tuple(notes), bayes)
 
 

@@ -34,6 +34,7 @@ from imnm.studies.study_b.analyses.ck import (
     TIME_COLUMNS,
     follow_up_frame,
     level_points,
+    multivariable_terms,
 )
 from imnm.studies.study_b.analyses.ordinal import GRADE_MODELS, GRADE_TERMS, grade_frame
 from imnm.studies.study_b.parameters import StudyBParameters
@@ -137,7 +138,7 @@ def _diagnostic_rows(fit_id: str, fit: BayesFit, imputations: Sequence[int]
     for index, per_fit in diagnostics.table.groupby("fit"):
         worst = per_fit.loc[per_fit["rhat"].idxmax()]
         reasons = [r for r in diagnostics.reasons
-                   if fit.n_fits == 1 or f"fit {int(index)}" in r]
+                   if fit.n_fits == 1 or r.startswith(f"fit {int(index)}: ")]
         rows.append({
             "fit_id": fit_id, "imputation": int(imputations[int(index)]),
             "n_obs": fit.n_obs, "n_patients": fit.n_groups, "n_categories": fit.n_categories,
@@ -264,8 +265,7 @@ def multivariable(runner: FitRunner, completed: Sequence[pd.DataFrame],
         except ValueError as exc:
             runner.out.notes.append(f"Bayesian fit {fit_id} not computed: {exc}")
             continue
-        terms = {"time": list(TIME_COLUMNS), **{c: [c] for c in adjust},
-                 **{p.name: list(p.design_columns()) for p in predictors}}
+        terms = multivariable_terms(adjust)
 
         def summarise(fit: BayesFit, outcome: str = outcome,
                       terms: dict[str, list[str]] = terms) -> dict[str, Any]:
@@ -274,8 +274,10 @@ def multivariable(runner: FitRunner, completed: Sequence[pd.DataFrame],
                         fit, confidence, outcome=outcome, model="multivariable",
                         variable="all", imputations=len(used) if len(used) > 1 else 0,
                         converged=None),
-                    "explained_variation": [{"outcome": outcome, **row}
-                                            for row in rev.to_dict("records")]}
+                    "explained_variation": [
+                        {"engine": "bayesian", "outcome": outcome, **row,
+                         "imputations": len(used) if len(used) > 1 else 0}
+                        for row in rev.to_dict("records")]}
 
         outputs = runner.run(fit_id, specs, summarise)
         if outputs is not None:

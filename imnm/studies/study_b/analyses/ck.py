@@ -2,21 +2,23 @@
 per predictor, a random-intercept mixed model of log CK at follow-up (time as a category, log
 baseline CK, the predictor) and of the percentage reduction (time, the predictor); the
 estimated CK per predictor level; and the multivariable models over multiple imputations,
-pooled by Rubin's rules. The Bayesian engine's fits of the same questions are in bayesian.py.
+pooled by Rubin's rules, with each term's relative explained variation. The Bayesian engine's
+fits of the same questions are in bayesian.py.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from imnm.stats.imputation import rubin_pool
+from imnm.stats.imputation import rubin_pool, rubin_pool_vector
 from imnm.stats.mixed import MixedFit, linear_combination, linear_mixed_model
+from imnm.stats.wald import wald_explained_variation
 from imnm.studies.study_b.parameters import StudyBParameters
 from imnm.studies.study_b.variables import MULTIVARIABLE, PREDICTORS, Predictor, predictor
 
@@ -60,8 +62,8 @@ def follow_up_frame(cohort: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     return rows.merge(patients, on="patient_key", how="inner").reset_index(drop=True)
 
 
-def _model_columns(outcome: str, adjust: Sequence[str], predictors: Sequence[Predictor]
-                   ) -> list[str]:
+def _model_columns(adjust: Sequence[str], predictors: Sequence[Predictor]) -> list[str]:
+    """The fixed-effect columns of a CK model: time, the adjustment and the predictors'."""
     return [*TIME_COLUMNS, *adjust, *(c for p in predictors for c in p.design_columns())]
 
 
@@ -87,7 +89,7 @@ def univariable_models(frame: pd.DataFrame, params: StudyBParameters
     fits: dict[tuple[str, str], MixedFit] = {}
     for outcome, column, adjust in OUTCOMES:
         for p in PREDICTORS:
-            columns = _model_columns(outcome, adjust, [p])
+            columns = _model_columns(adjust, [p])
             try:
                 fit = linear_mixed_model(frame, column, columns, "patient_key",
                                          params.confidence)
@@ -121,13 +123,13 @@ def level_estimates(fit: MixedFit, frame: pd.DataFrame, outcome: str,
                     adjust: Sequence[str], p: Predictor) -> list[dict[str, Any]]:
     """Estimated CK (geometric mean U/L for log CK; mean % for the reduction) per predictor
     level, averaged over the two follow-up visits, at the model rows' mean log baseline CK."""
-    used = frame.dropna(subset=[c for c in _model_columns(outcome, adjust, [p])])
+    used = frame.dropna(subset=_model_columns(adjust, [p]))
     at = {"intercept": 1.0, "month_6": 0.5}
     at.update({column: float(used[column].mean()) for column in adjust})
+    transform: Callable[[float], float] = math.exp if outcome == "log_ck" else float
     rows = []
     for label, design in level_points(p, used):
         combo = linear_combination(fit, {**at, **design})
-        transform = math.exp if outcome == "log_ck" else (lambda v: v)
         rows.append({"engine": "frequentist", "outcome": outcome, "model": "univariable",
                      "variable": p.name, "level": label,
                      "estimate": transform(combo.estimate),
@@ -182,15 +184,57 @@ def imputed_cohorts(cohort: pd.DataFrame, visits: pd.DataFrame, params: StudyBPa
     return completed
 
 
+# What a pooled term row holds (the fit's own columns for a single, unimputed data set).
+POOLED_COLUMNS = ("term", "estimate", "se", "ci_low", "ci_high", "p_value")
+
+
+def multivariable_terms(adjust: Sequence[str]) -> dict[str, list[str]]:
+    """The terms of a multivariable CK model, each with its design columns (a categorical's
+    columns together): what the relative explained variation is given per."""
+    return {"time": list(TIME_COLUMNS), **{c: [c] for c in adjust},
+            **{name: list(predictor(name).design_columns()) for name in MULTIVARIABLE}}
+
+
+def _pooled(fits: Sequence[MixedFit], params: StudyBParameters
+            ) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray, list[str]]:
+    """Per term, the estimate pooled over the imputations' fits by Rubin's rules (one fit: as
+    it is), and the pooled coefficient vector and total covariance."""
+    names = list(fits[0].terms["term"])
+    if len(fits) == 1:
+        fit = fits[0]
+        rows = [{k: v for k, v in row.items() if k in POOLED_COLUMNS}
+                for row in _term_rows(fit)]
+        return (rows, fit.terms["estimate"].to_numpy(dtype=float),
+                fit.covariance.loc[names, names].to_numpy(dtype=float), names)
+    rows = []
+    for term in names:
+        per_fit = pd.DataFrame({
+            "estimate": [f.terms.set_index("term").at[term, "estimate"] for f in fits],
+            "variance": [f.terms.set_index("term").at[term, "se"] ** 2 for f in fits]})
+        pooled = rubin_pool(per_fit, "estimate", "variance", confidence=params.confidence)
+        rows.append({"term": term, "estimate": pooled.estimate,
+                     "se": math.sqrt(pooled.total_variance), "ci_low": pooled.ci_low,
+                     "ci_high": pooled.ci_high, "p_value": pooled.p_value})
+    vector = rubin_pool_vector(
+        np.stack([f.terms.set_index("term").loc[names, "estimate"].to_numpy(dtype=float)
+                  for f in fits]),
+        np.stack([f.covariance.loc[names, names].to_numpy(dtype=float) for f in fits]))
+    return rows, vector.estimate, vector.total_covariance, names
+
+
 def multivariable_models(completed: Sequence[pd.DataFrame], visits: pd.DataFrame,
-                         params: StudyBParameters) -> tuple[list[dict[str, Any]], list[str]]:
+                         params: StudyBParameters
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """The two multivariable models (log CK with log baseline CK; the percentage reduction)
-    over the completed data sets (imputed_cohorts), pooled term by term by Rubin's rules."""
+    over the completed data sets (imputed_cohorts), pooled term by term by Rubin's rules, and
+    each term's relative explained variation from the pooled Wald chi-squares (rms's anova
+    of a frequentist fit). Model rows, explained-variation rows, notes."""
     predictors = [predictor(name) for name in MULTIVARIABLE]
     rows: list[dict[str, Any]] = []
+    explained: list[dict[str, Any]] = []
     notes: list[str] = []
     for outcome, column, adjust in OUTCOMES:
-        columns = _model_columns(outcome, adjust, predictors)
+        columns = _model_columns(adjust, predictors)
         fits = []
         try:
             for filled in completed:
@@ -200,22 +244,29 @@ def multivariable_models(completed: Sequence[pd.DataFrame], visits: pd.DataFrame
             notes.append(f"multivariable CK model of {outcome} not fitted: {exc}")
             continue
         m = len(fits)
-        for term in fits[0].terms["term"]:
-            per_fit = pd.DataFrame({
-                "estimate": [f.terms.set_index("term").at[term, "estimate"] for f in fits],
-                "variance": [f.terms.set_index("term").at[term, "se"] ** 2 for f in fits]})
-            pooled = rubin_pool(per_fit, "estimate", "variance", confidence=params.confidence)
+        pooled_rows, estimate, covariance, names = _pooled(fits, params)
+        for pooled in pooled_rows:
             rows.append({"engine": "frequentist", "outcome": outcome, "model": "multivariable",
-                         "variable": "all", "term": term, "estimate": pooled.estimate,
-                         "se": math.sqrt(pooled.total_variance), "ci_low": pooled.ci_low,
-                         "ci_high": pooled.ci_high, "p_value": pooled.p_value,
+                         "variable": "all", **pooled,
                          "n_obs": fits[0].n_obs, "n_patients": fits[0].n_groups,
                          "group_variance": float(np.mean([f.group_variance for f in fits])),
                          "residual_variance": float(np.mean([f.residual_variance
                                                              for f in fits])),
                          "converged": all(f.converged for f in fits),
                          "imputations": m if m > 1 else 0})
-    return rows, notes
+        slopes = [n for n in names if n != "intercept"]
+        at = [names.index(n) for n in slopes]
+        try:
+            rev = wald_explained_variation(estimate[at], covariance[np.ix_(at, at)], slopes,
+                                           multivariable_terms(adjust))
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            notes.append(f"explained variation of the {outcome} model not computed: {exc}")
+            continue
+        explained.extend({"engine": "frequentist", "outcome": outcome, "term": r["term"],
+                          "rev_mean": r["rev"], "chi_square": r["chi_square"], "df": r["df"],
+                          "p_value": r["p_value"], "imputations": m if m > 1 else 0}
+                         for r in rev.to_dict("records"))
+    return rows, explained, notes
 
 
 def ck_by_visit(cohort: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:

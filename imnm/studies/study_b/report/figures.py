@@ -7,8 +7,9 @@ Each plotted series carries an SVG id `<figure>-<gid>` whose markers a reader ca
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -66,21 +67,39 @@ def hip_flexor_figure(rows: Sequence[Row]) -> str:
     return figure_svg(fig, "hip_flexor", SALT)
 
 
+def _number(value: Any, default: float) -> float:
+    """A row's number, or `default` where the row has none (NULL or NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return default
+    return float(value)
+
+
 def explained_variation_figure(rows: Sequence[Row]) -> str:
-    """Relative explained variation of CK per predictor with its highest-density interval,
-    one panel per multivariable model."""
+    """Relative explained variation of CK per predictor, one panel per multivariable model:
+    each engine's estimate (the Bayesian one with its highest-density interval)."""
     outcomes = list(dict.fromkeys(r["outcome"] for r in rows))
+    engines = list(dict.fromkeys(r["engine"] for r in rows))
     fig = new_figure(3.6 * len(outcomes), 3.2, ncols=len(outcomes))
     for ax, outcome in zip(fig.axes, outcomes, strict=True):
-        mine = sorted((r for r in rows if r["outcome"] == outcome),
-                      key=lambda r: r["rev_mean"])
-        y = np.arange(len(mine))
-        ax.errorbar([r["rev_mean"] for r in mine], y,
-                    xerr=[[r["rev_mean"] - r["hdi_low"] for r in mine],
-                          [r["hdi_high"] - r["rev_mean"] for r in mine]],
-                    fmt="o", color=COLOURS[0], gid=f"rev-{outcome}")
-        ax.set_yticks(y, [r["term"] for r in mine], fontsize=7)
+        mine = [r for r in rows if r["outcome"] == outcome]
+        terms = sorted(dict.fromkeys(r["term"] for r in mine),
+                       key=lambda t: float(np.mean([r["rev_mean"] for r in mine
+                                                    if r["term"] == t])))
+        for k, engine in enumerate(engines):
+            shown = sorted((r for r in mine if r["engine"] == engine),
+                           key=lambda r: terms.index(r["term"]))
+            if not shown:
+                continue
+            y = np.array([terms.index(r["term"]) for r in shown]) + 0.18 * (k - 0.5)
+            x = np.array([r["rev_mean"] for r in shown], dtype=float)
+            low = np.array([_number(r.get("hdi_low"), x[i]) for i, r in enumerate(shown)])
+            high = np.array([_number(r.get("hdi_high"), x[i]) for i, r in enumerate(shown)])
+            ax.errorbar(x, y, xerr=[x - low, high - x], fmt="o" if k == 0 else "s",
+                        color=COLOURS[k % len(COLOURS)], label=engine,
+                        gid=f"rev-{outcome}-{engine}")
+        ax.set_yticks(np.arange(len(terms)), terms, fontsize=7)
         ax.set_xlim(0, 1)
         ax.set_xlabel("Relative explained variation")
         ax.set_title("log CK" if outcome == "log_ck" else "CK reduction (%)", fontsize=9)
+        ax.legend(fontsize=7, frameon=False)
     return figure_svg(fig, "explained_variation", SALT)

@@ -56,7 +56,6 @@ COMPARISON = (Column("n_group", "n (group)", "int"), Column("n_other", "n (other
               Column("sd_group", "SD (group)"), Column("sd_other", "SD (other)"),
               Column("difference", "Difference"), Column("test", "Test", None),
               Column("p_value", "p", "p"))
-OPTIONAL: Final[frozenset[str]] = frozenset({"ck_explained_variation"})  # bayes_models
 SECTIONS: Final[tuple[Section, ...]] = (
     Section("attrition", "Selection and attrition",
             "From necrotizing-myopathy biopsies to the cohort; each rule's count, and the "
@@ -116,12 +115,15 @@ SECTIONS: Final[tuple[Section, ...]] = (
              Column("estimate", "Estimate", "num", 1), Column("ci_low", "low", "num", 1),
              Column("ci_high", "high", "num", 1), Column("unit", "Unit", None))),
     Section("ck_explained_variation", "Relative explained variation of CK (Fig. 1)",
-            "Per predictor of the Bayesian multivariable models: the share of the linear "
-            "predictor's explained variation it carries (rms's anova on a Bayesian fit, per "
-            "draw), posterior mean and median with the highest-density interval.",
-            (Column("outcome", "Outcome", None), Column("term", "Predictor", None),
-             Column("rev_mean", "Mean", "num", 3), Column("rev_median", "Median", "num", 3),
-             Column("hdi_low", "low", "num", 3), Column("hdi_high", "high", "num", 3))),
+            "Per predictor of the multivariable models: the share of the model's explained "
+            "variation it carries (rms's anova). Frequentist: its pooled Wald chi-square over "
+            "the whole model's, with the test of the term. Bayesian: per posterior draw, "
+            "posterior mean and median with the highest-density interval.",
+            (Column("engine", "Engine", None), Column("outcome", "Outcome", None),
+             Column("term", "Predictor", None), Column("rev_mean", "REV (mean)", "num", 3),
+             Column("rev_median", "Median", "num", 3), Column("hdi_low", "low", "num", 3),
+             Column("hdi_high", "high", "num", 3), Column("chi_square", "Chi-square", "num", 2),
+             Column("df", "df", "int"), Column("p_value", "p", "p"))),
     Section("hip_flexor", "Hip-flexor grade by group",
             "Mean grade (0-3) at each visit and its change from baseline.",
             (Column("comparison", "Comparison", None), Column("visit", "Visit", None),
@@ -184,7 +186,7 @@ def _figures(data: StudyReportData) -> dict[str, Markup | None]:
             data.rows("ck_by_visit"), CK_FIGURE_VARIABLES))
     if not data.missing("hip_flexor"):
         drawn["hip_flexor"] = Markup(figures.hip_flexor_figure(data.rows("hip_flexor")))
-    if "ck_explained_variation" in data.tables and not data.missing("ck_explained_variation"):
+    if not data.missing("ck_explained_variation"):
         drawn["explained_variation"] = Markup(figures.explained_variation_figure(
             data.rows("ck_explained_variation")))
     return drawn
@@ -198,4 +200,4 @@ def render_report(data: StudyReportData) -> str:
         synthetic_notice=SYNTHETIC_NOTICE if data.synthetic else None,
         sites=summarize_sites(data.release, data.outcomes),
         blocking=blocking_failures(data.outcomes),
-        sections=SECTIONS, optional=OPTIONAL, figures=_figures(data))
+        sections=SECTIONS, figures=_figures(data))
