@@ -9,6 +9,7 @@ prior values) reuses the compiled program instead of compiling again.
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ __all__ = ["EngineDraws", "EngineInput", "clear_sampler_cache", "run_nuts", "sam
 # Compiled samplers kept, least recently used dropped first (each holds its XLA programs).
 _CACHE_LIMIT = 16
 _SAMPLERS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+# CPU devices JAX is given (at least one per chain): each runs one chain.
+_CPU_DEVICES = 4
 # Stands for the infinite thresholds below category 0 and above K-1 (expit(1e8) is 1 exactly).
 _EDGE = 1e8
 
@@ -58,11 +61,20 @@ class EngineDraws:
     diverging: np.ndarray  # (chains, draws) bool
 
 
-def _enable_x64() -> None:
-    """Switch JAX to 64-bit floats before any array is built."""
+def _configure_jax(chains: int) -> str:
+    """Switch JAX to 64-bit floats and, before its CPU backend starts, give it one device per
+    chain; the chain method that follows. Chains on devices of their own ("parallel") each
+    take their own tree depth instead of waiting for the deepest: on 2 cores a hip-flexor
+    grade fit of the demo (578 rows, 4 x 1,500 iterations) took 14-16 s against about 22 s
+    vectorised."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    # Only before anything asks for a device (that starts the backend); once JAX runs, its
+    # devices stay as they are.
+    with contextlib.suppress(RuntimeError):
+        jax.config.update("jax_num_cpu_devices", max(chains, _CPU_DEVICES))
+    return "parallel" if jax.local_device_count() >= chains else "vectorized"
 
 
 def _thresholds_from_cells(pi: Any) -> Any:
@@ -128,7 +140,7 @@ def _make_model(coef_family: str, sd_family: str, with_group: bool) -> Callable[
     return model
 
 
-def _sampler(key: tuple[Any, ...], inp: EngineInput) -> Any:
+def _sampler(key: tuple[Any, ...], inp: EngineInput, chain_method: str) -> Any:
     """The cached MCMC object for this form and shape, built on first use."""
     from numpyro.infer import MCMC, NUTS
 
@@ -139,7 +151,7 @@ def _sampler(key: tuple[Any, ...], inp: EngineInput) -> Any:
     model = _make_model(inp.coef_family, inp.sd_family, inp.group is not None)
     kernel = NUTS(model, target_accept_prob=inp.target_accept, max_tree_depth=inp.max_tree_depth)
     sampler = MCMC(kernel, num_warmup=inp.warmup, num_samples=inp.draws, num_chains=inp.chains,
-                   chain_method="vectorized", progress_bar=False, jit_model_args=True)
+                   chain_method=chain_method, progress_bar=False, jit_model_args=True)
     _SAMPLERS[key] = sampler
     while len(_SAMPLERS) > _CACHE_LIMIT:
         _SAMPLERS.popitem(last=False)
@@ -157,8 +169,9 @@ def clear_sampler_cache() -> None:
 
 
 def run_nuts(inp: EngineInput) -> EngineDraws:
-    """NUTS draws of the model, chains vectorised, reproducible from `inp.seed`."""
-    _enable_x64()
+    """NUTS draws of the model, chains in parallel (or vectorised), reproducible from
+    `inp.seed` on one machine."""
+    chain_method = _configure_jax(inp.chains)
     import jax
     import jax.numpy as jnp
 
@@ -166,16 +179,15 @@ def run_nuts(inp: EngineInput) -> EngineDraws:
     n, p = inp.x_centered.shape
     key = (inp.coef_family, inp.sd_family, with_group, n, p, inp.concentration.shape[0],
            inp.n_groups, inp.chains, inp.warmup, inp.draws, inp.target_accept,
-           inp.max_tree_depth)
-    sampler = _sampler(key, inp)
+           inp.max_tree_depth, chain_method)
+    sampler = _sampler(key, inp, chain_method)
     group = inp.group if with_group else np.zeros(n, dtype=np.int64)
     args = (jnp.asarray(inp.x_centered, dtype=jnp.float64),
             jnp.asarray(inp.y, dtype=jnp.int64),
             jnp.asarray(group, dtype=jnp.int64),
             jnp.zeros(inp.n_groups if with_group else 1, dtype=jnp.float64),
             jnp.asarray(inp.concentration, dtype=jnp.float64),
-            jnp.float64(inp.coef_scale), jnp.float64(inp.coef_df),
-            jnp.float64(inp.sd_scale), jnp.float64(inp.sd_df))
+            float(inp.coef_scale), float(inp.coef_df), float(inp.sd_scale), float(inp.sd_df))
     sampler.run(jax.random.PRNGKey(inp.seed), *args, extra_fields=("diverging",))
     samples = sampler.get_samples(group_by_chain=True)
     pi = np.asarray(samples["pi"], dtype=np.float64)
