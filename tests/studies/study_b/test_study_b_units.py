@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from imnm.settings import ConfigurationError
+from imnm.stats.bayes import BayesFit, BayesPriors, SamplingSettings
 from imnm.studies.study_b.analyses import prepare
+from imnm.studies.study_b.analyses.bayesian import MAX_DRAWS_FACTOR, _sized_sampling
 from imnm.studies.study_b.analyses.table1 import table1
 from imnm.studies.study_b.cohort import duration_band, hip_flexor_grade
 from imnm.studies.study_b.inputs import StudyBInputs
@@ -128,3 +130,41 @@ def test_parameters_refuse_overlapping_windows_and_bad_dates() -> None:
         StudyBParameters(month_3_window_days=60, month_6_window_days=60)
     with pytest.raises(ConfigurationError, match="biopsy_from"):
         StudyBParameters(biopsy_from="2020-13-01")
+
+
+def _fit_with_draws(coef: np.ndarray, divergences: int = 0) -> BayesFit:
+    """A BayesFit over given coefficient draws (chains, draws, 1), thresholds from them."""
+    chains, draws, _ = coef.shape
+    diverging = np.zeros((chains, draws), dtype=bool)
+    diverging.flat[:divergences] = True
+    sampling = SamplingSettings(chains=chains, warmup=100, draws=draws, seed=1)
+    return BayesFit(coef_names=("x",), coef_draws=coef, threshold_draws=coef + 1.0,
+                    random_sd_draws=None, diverging=diverging,
+                    chain_fit=np.zeros(chains, dtype=np.int64),
+                    predictor_means=np.zeros(1), group_col=None, n_obs=100, n_groups=0,
+                    priors=BayesPriors(), sampling=sampling)
+
+
+def _autocorrelated(phi: float, chains: int = 4, draws: int = 1000) -> np.ndarray:
+    """AR(1) chains with autocorrelation `phi` (ESS about chains x draws x (1-phi)/(1+phi))."""
+    rng = np.random.default_rng(3)
+    out = np.zeros((chains, draws, 1))
+    out[:, 0, 0] = rng.normal(size=chains)
+    for t in range(1, draws):
+        out[:, t, 0] = phi * out[:, t - 1, 0] + np.sqrt(1 - phi**2) * rng.normal(size=chains)
+    return out
+
+
+def test_a_fit_short_of_its_ess_target_is_refitted_with_draws_sized_by_it() -> None:
+    """Well mixed: no refit. ESS about 40 of 400: four times the draws (the cap). Short by
+    a little: twice the draws at least. A divergence: no refit (more draws do not cure it)."""
+    assert _sized_sampling(_fit_with_draws(_autocorrelated(0.0)), SamplingSettings()) is None
+    base = SamplingSettings(chains=4, warmup=100, draws=1000, seed=1)
+    slow = _sized_sampling(_fit_with_draws(_autocorrelated(0.98)), base)
+    assert slow is not None and slow.draws == MAX_DRAWS_FACTOR * base.draws
+    assert (slow.chains, slow.warmup, slow.seed) == (base.chains, base.warmup, base.seed)
+    fit = _fit_with_draws(_autocorrelated(0.8))
+    if not fit.diagnostics().passed:
+        sized = _sized_sampling(fit, base)
+        assert sized is not None and 2 * base.draws <= sized.draws <= 4 * base.draws
+    assert _sized_sampling(_fit_with_draws(_autocorrelated(0.95), divergences=1), base) is None

@@ -21,14 +21,21 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from imnm.stats.bayes import BayesFit, BayesPriors, SamplingSettings, stack_fits
+from imnm.stats.bayes import (
+    BayesDiagnostics,
+    BayesFit,
+    BayesPriors,
+    SamplingSettings,
+    sampling_for_ess_target,
+    stack_fits,
+)
 from imnm.studies.study_b.analyses.ck import (
     OUTCOMES,
     TIME_COLUMNS,
@@ -39,6 +46,10 @@ from imnm.studies.study_b.analyses.ck import (
 from imnm.studies.study_b.analyses.ordinal import GRADE_MODELS, GRADE_TERMS, grade_frame
 from imnm.studies.study_b.parameters import StudyBParameters
 from imnm.studies.study_b.variables import MULTIVARIABLE, PREDICTORS, Predictor, predictor
+
+# A fit short of its ESS or R-hat target is refitted once with draws per chain sized by the
+# ESS it reached, at least twice and at most this many times the configured draws.
+MAX_DRAWS_FACTOR = 4
 
 # The code a cached fit depends on: a change to any of these refits everything.
 _CODE_FILES = tuple(Path(__file__).resolve().parents[3] / "stats" / name
@@ -175,11 +186,16 @@ class FitRunner:
             return dict(cached["outputs"])
         started = time.perf_counter()
         try:
-            fits = [_fit(s, self.priors, self.sampling) for s in specs]
+            fit = self._fit_stacked(specs, self.sampling)
+            sized = _sized_sampling(fit, self.sampling)
+            if sized is not None:
+                self.progress(f"Bayesian fit {fit_id}: short of its ESS or R-hat target at "
+                              f"{self.sampling.draws} draws per chain; refitting with "
+                              f"{sized.draws}")
+                fit = self._fit_stacked(specs, sized)
         except ValueError as exc:
             self.out.notes.append(f"Bayesian fit {fit_id} not computed: {exc}")
             return None
-        fit = fits[0] if len(fits) == 1 else stack_fits(fits)
         outputs = summarise(fit)
         outputs["diagnostics"] = _diagnostic_rows(fit_id, fit, [s.imputation for s in specs])
         seconds = time.perf_counter() - started
@@ -188,6 +204,29 @@ class FitRunner:
         self.out.cache[key] = {"fit_id": fit_id, "fit_seconds": seconds, "outputs": outputs}
         self.progress(f"Bayesian fit {fit_id}: {seconds:.1f} s")
         return outputs
+
+
+    def _fit_stacked(self, specs: Sequence[FitSpec], sampling: SamplingSettings) -> BayesFit:
+        """Each spec fitted with `sampling`; several (imputations) stacked into one fit."""
+        fits = [_fit(s, self.priors, sampling) for s in specs]
+        return fits[0] if len(fits) == 1 else stack_fits(fits)
+
+
+def _short_of_draws(diagnostics: BayesDiagnostics) -> bool:
+    """Failed on R-hat or ESS only, every value finite and no divergence: more draws of the
+    same sampler are the remedy (a divergence or a stuck chain is not refitted)."""
+    table = diagnostics.table
+    finite = bool(np.isfinite(table[["rhat", "ess_bulk", "ess_tail"]].to_numpy()).all())
+    return not diagnostics.passed and diagnostics.divergences == 0 and finite
+
+
+def _sized_sampling(fit: BayesFit, sampling: SamplingSettings) -> SamplingSettings | None:
+    """The settings of the one refit a fit short of draws gets, or None when it needs none."""
+    if not _short_of_draws(fit.diagnostics()):
+        return None
+    wanted = sampling_for_ess_target(fit, sampling).draws
+    draws = min(max(wanted, 2 * sampling.draws), MAX_DRAWS_FACTOR * sampling.draws)
+    return replace(sampling, draws=draws)
 
 
 def _coefficient_rows(fit: BayesFit, confidence: float, **labels: Any) -> list[dict[str, Any]]:
