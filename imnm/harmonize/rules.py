@@ -33,6 +33,7 @@ COLUMN_VOCABULARIES: Mapping[str, Mapping[str, str]] = {
     "labs": {"analyte": "analyte", "unit": "unit"},
     "strength": {"muscle_group": "muscle_group", "side": "side"},
     "echos": {"diastolic_grade": "diastolic_grade"},
+    "outcomes": {"death_cause": "death_cause"},
 }
 BOOLEAN_CODES = {"true": True, "false": False}
 
@@ -366,8 +367,12 @@ def harmonize_echos(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
 
 
 def harmonize_outcomes(inputs: HarmonizeInput, out: Harmonized) -> pl.DataFrame:
-    """Death and last follow-up, one row per patient (newest delivery wins)."""
-    frame = with_patient_keys(inputs.staging["outcomes"], "outcomes", inputs, out)
+    """Death (cause as a platform code, the site's text beside it) and last follow-up, one row
+    per patient (newest delivery wins)."""
+    staged = inputs.staging["outcomes"].with_columns(
+        pl.col("death_cause").alias("death_cause_as_sent"))
+    frame = map_codes(staged, "outcomes", inputs, out)
+    frame = with_patient_keys(frame, "outcomes", inputs, out)
     return _drop_duplicates(frame, "outcomes", out, one_per_patient=True)
 
 

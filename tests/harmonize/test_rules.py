@@ -19,6 +19,7 @@ from imnm.harmonize.rules import (
     echo_findings,
     harmonize_echos,
     harmonize_labs,
+    harmonize_outcomes,
     harmonize_strength,
     load_echo_finding_rules,
     lvef_from_text,
@@ -43,6 +44,8 @@ STAGING_SCHEMAS = {
                  "side": pl.String, "mrc_grade": pl.String},
     "echos": {**LINEAGE_SCHEMA, "echo_date": pl.Date, "lvef_percent": pl.Float64,
               "diastolic_grade": pl.String, "conclusion_text": pl.String},
+    "outcomes": {**LINEAGE_SCHEMA, "death_date": pl.Date, "death_cause": pl.String,
+                 "last_followup_date": pl.Date},
 }
 DAY = dt.date(2024, 3, 1)
 
@@ -383,3 +386,42 @@ def test_harmonize_echos_maps_site_diastolic_grade() -> None:
     assert result.sort("source_row")["diastolic_grade"].to_list() == [
         "normal", "grade_1", "grade_2", "grade_3"]
     assert out.unmapped == []
+
+
+# --- Death causes ------------------------------------------------------------------------
+
+def _outcomes(site: str, causes: list[str | None]) -> tuple[pl.DataFrame, Harmonized]:
+    rows = [{"site": site, "death_date": DAY if c is not None else None, "death_cause": c,
+             "last_followup_date": DAY} for c in causes]
+    out = Harmonized()
+    result = harmonize_outcomes(_inputs("outcomes", _staging("outcomes", rows)), out)
+    return result.sort("source_row"), out
+
+
+# Each centre's spelling as the demo network writes it (imnm/demo/site_conventions.py).
+@pytest.mark.parametrize(("site", "sent", "code"), [
+    ("lakeside", "Cardiorespiratory failure", "cardiorespiratory"),
+    ("riverside", "cardiorespiratory failure", "cardiorespiratory"),
+    ("hillcrest", "cardiac/respiratory", "cardiorespiratory"),
+    ("northgate", "kardiorespiratorisch", "cardiorespiratory"),
+    ("northgate", "Malignom", "malignancy"),
+    ("northgate", "unklar", "undetermined"),
+    ("lakeside", "Infection", "infection"),
+])
+def test_death_cause_site_text_to_code(site: str, sent: str, code: str) -> None:
+    """A centre's cause of death becomes the platform code; its text is kept beside it."""
+    result, out = _outcomes(site, [sent])
+    assert out.unmapped == []
+    row = result.row(0, named=True)
+    assert (row["death_cause"], row["death_cause_as_sent"]) == (code, sent)
+
+
+def test_death_cause_unmapped_is_reported() -> None:
+    """A cause no vocabulary maps (another centre's spelling too) stays null in the code,
+    keeps its text and is reported; a living patient's empty cause is not."""
+    result, out = _outcomes("lakeside", ["kardiorespiratorisch", None, "heart attack"])
+    assert result["death_cause"].to_list() == [None, None, None]
+    assert result["death_cause_as_sent"].to_list() == ["kardiorespiratorisch", None,
+                                                       "heart attack"]
+    assert [(u.source_row, u.column, u.value) for u in out.unmapped] == [
+        (1, "death_cause", "kardiorespiratorisch"), (3, "death_cause", "heart attack")]

@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 
 from imnm.cli import main
+from imnm.settings import CONFIG_DIR
+from imnm.siteconfig import load_vocabularies
 from imnm.studies.registry import get_study
 from tests.conftest import DemoNetwork
 
@@ -111,6 +113,35 @@ def test_accuracy_counts_match_the_patients_released(
     assert row["false_negative"] == (~flagged & lvd).sum()
     assert row["true_negative"] == (~flagged & ~lvd).sum()
     assert (patients["model_predicts_lvd"] == (patients["p_lvd"] > row["cutoff"])).all()
+
+
+# Deaths of cardiorespiratory cause inside the window after the index ECG, per model group,
+# among the silent-heart patients (normal echo, no cardiorespiratory symptoms).
+EARLY_DEATHS_SQL = """
+SELECT model_predicts_lvd, count(*) FILTER (
+           WHERE death_cause = 'cardiorespiratory'
+             AND death_date <= ecg_date + to_days(CAST(floor(? * 365.25) AS INTEGER)))
+FROM analysis.study_a_cohort
+WHERE NOT echo_lvd_flag AND NOT cardiorespiratory_symptoms
+GROUP BY model_predicts_lvd
+"""
+
+
+def test_death_causes_are_codes_and_early_detection_counts_them(
+        warehouse: duckdb.DuckDBPyConnection, published: duckdb.DuckDBPyConnection) -> None:
+    """Every centre's cause-of-death text reaches core as a platform code (the text kept
+    beside it), so the early-detection table counts the demo's cardiorespiratory deaths."""
+    codes = set(load_vocabularies(CONFIG_DIR / "vocabularies.toml")["death_cause"].values())
+    causes = warehouse.execute("SELECT death_cause, death_cause_as_sent FROM core.outcomes "
+                               "WHERE death_cause_as_sent IS NOT NULL").fetchall()
+    assert {code for code, _ in causes} <= codes
+    assert any(code != sent for code, sent in causes)  # the centres' own spellings, translated
+    window = float(_table(published, "study_a_early_detection")["window_years"].iloc[0])
+    expected = {"predicts_lvd" if predicted else "predicts_no_lvd": n for predicted, n
+                in warehouse.execute(EARLY_DEATHS_SQL, [window]).fetchall()}
+    released = _table(published, "study_a_early_detection").set_index("model_group")
+    assert released["n_cardiorespiratory_death"].to_dict() == expected
+    assert sum(expected.values()) > 0
 
 
 def test_analysis_layer_is_what_was_released(
