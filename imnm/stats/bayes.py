@@ -41,7 +41,9 @@ __all__ = [
     "fit_cumulative_logit_bayes",
     "hdi",
     "p_direction",
+    "continue_draws",
     "sampling_for_ess_target",
+    "short_of_draws",
     "stack_fits",
 ]
 
@@ -101,6 +103,10 @@ class SamplingSettings:
     max_tree_depth: int = 10
     ess_target: int = 400  # bulk and tail ESS each parameter must reach
     rhat_max: float = 1.01
+    # None: `draws` draws. Else a fit short of its ESS or R-hat bar (and nothing worse) goes on
+    # sampling, without a new warm-up, in steps of half `draws` sized by the ESS it reached,
+    # up to this many draws per chain (`continue_draws`).
+    max_draws: int | None = None
 
     def __post_init__(self) -> None:
         """Refuse settings NUTS cannot run or diagnose."""
@@ -112,6 +118,9 @@ class SamplingSettings:
                              f"{self.draws}")
         if not 0.0 < self.target_accept < 1.0:
             raise ValueError(f"target_accept must lie in (0, 1), got {self.target_accept}")
+        if self.max_draws is not None and self.max_draws < self.draws:
+            raise ValueError(f"max_draws must be at least draws ({self.draws}), got "
+                             f"{self.max_draws}")
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain values (config and report)."""
@@ -330,7 +339,7 @@ def fit_cumulative_logit_bayes(data: pd.DataFrame, outcome_col: str,
     patient id of the random intercept, or None for none. Rows must be complete: a missing or
     non-finite value is an error, not dropped. Same seed, same rows: identical draws.
     """
-    from imnm.stats.bayes_engine import EngineInput, run_nuts
+    from imnm.stats.bayes_engine import EngineDraws, EngineInput, run_nuts
 
     priors = priors or BayesPriors()
     sampling = sampling or SamplingSettings()
@@ -360,6 +369,18 @@ def fit_cumulative_logit_bayes(data: pd.DataFrame, outcome_col: str,
         codes, uniques = pd.factorize(columns[-1], sort=True)
         group, n_groups = codes.astype(np.int64), len(uniques)
     means = x.mean(axis=0)
+
+    def as_fit(draws: EngineDraws) -> BayesFit:
+        # Back from the centred predictors: theta_k = theta_c,k + xbar'beta.
+        thresholds = draws.theta_centered + (draws.coef @ means)[..., None]
+        return BayesFit(coef_names=tuple(predictor_cols), coef_draws=draws.coef,
+                        threshold_draws=thresholds, random_sd_draws=draws.random_sd,
+                        diverging=draws.diverging,
+                        chain_fit=np.zeros(sampling.chains, dtype=np.int64),
+                        predictor_means=means, group_col=group_col, n_obs=len(y),
+                        n_groups=n_groups, priors=priors,
+                        sampling=replace(sampling, draws=draws.coef.shape[1]))
+
     draws = run_nuts(EngineInput(
         x_centered=x - means, y=y, group=group, n_groups=n_groups,
         concentration=np.full(n_categories, priors.concentration(n_categories)),
@@ -367,15 +388,33 @@ def fit_cumulative_logit_bayes(data: pd.DataFrame, outcome_col: str,
         sd_family=priors.random_sd_family, sd_scale=priors.random_sd_scale,
         sd_df=priors.random_sd_df, chains=sampling.chains, warmup=sampling.warmup,
         draws=sampling.draws, seed=sampling.seed, target_accept=sampling.target_accept,
-        max_tree_depth=sampling.max_tree_depth))
-    # Back from the centred predictors: theta_k = theta_c,k + xbar'beta.
-    thresholds = draws.theta_centered + (draws.coef @ means)[..., None]
-    return BayesFit(coef_names=tuple(predictor_cols), coef_draws=draws.coef,
-                    threshold_draws=thresholds, random_sd_draws=draws.random_sd,
-                    diverging=draws.diverging,
-                    chain_fit=np.zeros(sampling.chains, dtype=np.int64), predictor_means=means,
-                    group_col=group_col, n_obs=len(y), n_groups=n_groups, priors=priors,
-                    sampling=sampling)
+        max_tree_depth=sampling.max_tree_depth),
+        more_draws=None if sampling.max_draws is None
+        else lambda so_far: continue_draws(as_fit(so_far), sampling))
+    return as_fit(draws)
+
+
+def short_of_draws(diagnostics: BayesDiagnostics) -> bool:
+    """Failed on R-hat or ESS only, every value finite and no divergence: more draws of the
+    same sampler are the remedy (a divergence or a stuck chain is not)."""
+    table = diagnostics.table
+    finite = bool(np.isfinite(table[["rhat", "ess_bulk", "ess_tail"]].to_numpy()).all())
+    return not diagnostics.passed and diagnostics.divergences == 0 and finite
+
+
+def continue_draws(fit: BayesFit, sampling: SamplingSettings) -> int:
+    """How many more draws per chain a fit needs: 0 when it passes, is not merely short of
+    draws, or has `sampling.max_draws`; else what its weakest ESS says would reach the target,
+    in whole steps of half `sampling.draws`, capped at max_draws."""
+    have = fit.sampling.draws
+    if sampling.max_draws is None or have >= sampling.max_draws:
+        return 0
+    if not short_of_draws(fit.diagnostics()):
+        return 0
+    step = max(sampling.draws // 2, 1)
+    wanted = sampling_for_ess_target(fit, fit.sampling).draws - have
+    steps = max(1, math.ceil(wanted / step))
+    return min(steps * step, sampling.max_draws - have)
 
 
 def stack_fits(fits: Sequence[BayesFit]) -> BayesFit:
@@ -407,13 +446,14 @@ def stack_fits(fits: Sequence[BayesFit]) -> BayesFit:
 
 def sampling_for_ess_target(fit: BayesFit, sampling: SamplingSettings | None = None,
                             margin: float = 1.2) -> SamplingSettings:
-    """Settings with draws per chain scaled so the weakest ESS would reach the target."""
+    """Settings with draws per chain scaled so the weakest ESS would reach the target (no
+    continuation: those are the draws)."""
     sampling = sampling or fit.sampling
     table = fit.diagnostics().table
     weakest = float(min(table["ess_bulk"].min(), table["ess_tail"].min()))
     per_draw = weakest / (fit.sampling.draws * fit.sampling.chains)
     needed = sampling.ess_target * margin / max(per_draw, 1e-9) / sampling.chains
-    return replace(sampling, draws=max(sampling.draws // 4, math.ceil(needed)))
+    return replace(sampling, draws=max(sampling.draws // 4, math.ceil(needed)), max_draws=None)
 
 
 def _failures(table: pd.DataFrame, per_fit: Sequence[int],

@@ -168,9 +168,17 @@ def clear_sampler_cache() -> None:
     _SAMPLERS.clear()
 
 
-def run_nuts(inp: EngineInput) -> EngineDraws:
+def run_nuts(inp: EngineInput,
+             more_draws: Callable[[EngineDraws], int] | None = None) -> EngineDraws:
     """NUTS draws of the model, chains in parallel (or vectorised), reproducible from
-    `inp.seed` on one machine."""
+    `inp.seed` on one machine.
+
+    After the first `inp.draws` draws, `more_draws` (when given) is asked with the draws so far
+    how many more each chain needs; while it answers n > 0, every chain goes on from where it
+    stopped for n draws with the step size and mass matrix of its warm-up (no new warm-up), and
+    the draws are appended. The answers depend only on the draws, so the same seed still gives
+    the same draws.
+    """
     chain_method = _configure_jax(inp.chains)
     import jax
     import jax.numpy as jnp
@@ -189,6 +197,24 @@ def run_nuts(inp: EngineInput) -> EngineDraws:
             jnp.asarray(inp.concentration, dtype=jnp.float64),
             float(inp.coef_scale), float(inp.coef_df), float(inp.sd_scale), float(inp.sd_df))
     sampler.run(jax.random.PRNGKey(inp.seed), *args, extra_fields=("diverging",))
+    draws = _collected(sampler, with_group)
+    if more_draws is None:
+        return draws
+    try:
+        while (extra := int(more_draws(draws))) > 0:
+            sampler.num_samples = extra
+            sampler.post_warmup_state = sampler.last_state
+            sampler.run(sampler.post_warmup_state.rng_key, *args, extra_fields=("diverging",))
+            draws = _appended(draws, _collected(sampler, with_group))
+    finally:
+        # The cached sampler's next fit starts afresh: its own warm-up and `inp.draws` draws.
+        sampler.num_samples = inp.draws
+        sampler.post_warmup_state = None
+    return draws
+
+
+def _collected(sampler: Any, with_group: bool) -> EngineDraws:
+    """The draws of the sampler's last run, by chain."""
     samples = sampler.get_samples(group_by_chain=True)
     pi = np.asarray(samples["pi"], dtype=np.float64)
     below = np.cumsum(pi, axis=-1)[..., :-1]
@@ -201,3 +227,13 @@ def run_nuts(inp: EngineInput) -> EngineDraws:
         theta_centered=theta,
         random_sd=np.asarray(samples["sigma"], dtype=np.float64) if with_group else None,
         diverging=diverging)
+
+
+def _appended(first: EngineDraws, then: EngineDraws) -> EngineDraws:
+    """Each chain's draws followed by its continued draws."""
+    return EngineDraws(
+        coef=np.concatenate([first.coef, then.coef], axis=1),
+        theta_centered=np.concatenate([first.theta_centered, then.theta_centered], axis=1),
+        random_sd=None if first.random_sd is None
+        else np.concatenate([first.random_sd, then.random_sd], axis=1),
+        diverging=np.concatenate([first.diverging, then.diverging], axis=1))

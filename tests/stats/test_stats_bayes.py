@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,30 @@ def test_same_seed_same_draws_and_one_compiled_sampler() -> None:
         assert np.array_equal(a, b)
     assert not np.array_equal(first.coef_draws, other_seed.coef_draws)
     assert first.coef_draws.shape == (2, 100, 2) and first.threshold_draws.shape == (2, 100, 3)
+
+
+def test_a_fit_short_of_draws_continues_its_chains_reproducibly() -> None:
+    """With max_draws, a fit short of its ESS bar goes on from where each chain stopped: its
+    first draws are the plain fit's, more follow in steps of half the draws up to the cap, and
+    the same seed gives the same continued draws."""
+    rows = _grade_rows(n_patients=34, visits=4, sd=1.0, seed=3)
+    predictors = ["treat", "time"]
+    plain = SamplingSettings(chains=2, warmup=150, draws=40, seed=7)
+    capped = replace(plain, max_draws=100)
+    short = fit_cumulative_logit_bayes(rows, "y", predictors, "group", sampling=plain)
+    assert not short.diagnostics().passed  # 2 x 40 draws cannot give an ESS of 400
+    longer = fit_cumulative_logit_bayes(rows, "y", predictors, "group", sampling=capped)
+    again = fit_cumulative_logit_bayes(rows, "y", predictors, "group", sampling=capped)
+    assert longer.sampling.draws == 100 and longer.coef_draws.shape == (2, 100, 2)
+    assert np.array_equal(longer.coef_draws[:, :40], short.coef_draws)
+    assert np.array_equal(longer.threshold_draws[:, :40], short.threshold_draws)
+    assert not np.array_equal(longer.coef_draws[:, 40:80], short.coef_draws)
+    assert np.array_equal(longer.coef_draws, again.coef_draws)
+    assert np.array_equal(longer.random_sd_draws, again.random_sd_draws)
+    # The cached sampler is left as it was: the next plain fit has its own warm-up and draws.
+    assert np.array_equal(
+        fit_cumulative_logit_bayes(rows, "y", predictors, "group", sampling=plain).coef_draws,
+        short.coef_draws)
 
 
 def test_bad_fit_fails_diagnostics_with_reasons() -> None:

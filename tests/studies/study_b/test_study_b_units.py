@@ -3,6 +3,7 @@ each window does what docs/study-b.md says."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -10,9 +11,9 @@ import pandas as pd
 import pytest
 
 from imnm.settings import ConfigurationError
-from imnm.stats.bayes import BayesFit, BayesPriors, SamplingSettings
+from imnm.stats.bayes import BayesFit, BayesPriors, SamplingSettings, continue_draws
 from imnm.studies.study_b.analyses import prepare
-from imnm.studies.study_b.analyses.bayesian import MAX_DRAWS_FACTOR, _sized_sampling
+from imnm.studies.study_b.analyses.bayesian import MAX_DRAWS_FACTOR, sampling_of
 from imnm.studies.study_b.analyses.table1 import table1
 from imnm.studies.study_b.cohort import duration_band, hip_flexor_grade
 from imnm.studies.study_b.inputs import StudyBInputs
@@ -155,16 +156,45 @@ def _autocorrelated(phi: float, chains: int = 4, draws: int = 1000) -> np.ndarra
     return out
 
 
-def test_a_fit_short_of_its_ess_target_is_refitted_with_draws_sized_by_it() -> None:
-    """Well mixed: no refit. ESS about 40 of 400: four times the draws (the cap). Short by
-    a little: twice the draws at least. A divergence: no refit (more draws do not cure it)."""
-    assert _sized_sampling(_fit_with_draws(_autocorrelated(0.0)), SamplingSettings()) is None
-    base = SamplingSettings(chains=4, warmup=100, draws=1000, seed=1)
-    slow = _sized_sampling(_fit_with_draws(_autocorrelated(0.98)), base)
-    assert slow is not None and slow.draws == MAX_DRAWS_FACTOR * base.draws
-    assert (slow.chains, slow.warmup, slow.seed) == (base.chains, base.warmup, base.seed)
-    fit = _fit_with_draws(_autocorrelated(0.8))
-    if not fit.diagnostics().passed:
-        sized = _sized_sampling(fit, base)
-        assert sized is not None and 2 * base.draws <= sized.draws <= 4 * base.draws
-    assert _sized_sampling(_fit_with_draws(_autocorrelated(0.95), divergences=1), base) is None
+def test_a_fit_short_of_its_ess_target_continues_by_what_its_ess_says() -> None:
+    """Well mixed: no more draws. ESS about 40 of 400: up to the cap (four times the draws).
+    Short by a little: whole steps of half the draws. A divergence: none (more draws do not
+    cure it). At the cap: none."""
+    base = replace(sampling_of(StudyBParameters()), draws=1000, max_draws=MAX_DRAWS_FACTOR * 1000)
+    assert continue_draws(_fit_with_draws(_autocorrelated(0.0)), base) == 0
+    assert continue_draws(_fit_with_draws(_autocorrelated(0.98)), base) == 3000
+    fit = _fit_with_draws(_autocorrelated(0.85))  # ESS about 320
+    assert not fit.diagnostics().passed
+    more = continue_draws(fit, base)
+    assert 500 <= more <= 3000 and more % 500 == 0
+    assert continue_draws(_fit_with_draws(_autocorrelated(0.95), divergences=1), base) == 0
+    assert continue_draws(_fit_with_draws(_autocorrelated(0.98, draws=4000)), base) == 0
+    assert continue_draws(_fit_with_draws(_autocorrelated(0.98)),
+                          replace(base, max_draws=None)) == 0
+
+
+def test_imputations_start_at_the_first_ones_draws_and_stack_at_the_most(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first imputation's draws (after it continued) are where the others start; one that
+    needed more than the rest makes the rest fitted again at that many, so every stacked fit has
+    the same draws per chain."""
+    from imnm.studies.study_b.analyses import bayesian
+
+    needs = {1: 1500, 2: 2000, 3: 1500}  # draws per chain each imputation ends with
+    calls: list[tuple[int, int, int | None]] = []
+
+    def fake_fit(spec: bayesian.FitSpec, priors: BayesPriors, sampling: SamplingSettings
+                 ) -> BayesFit:
+        calls.append((spec.imputation, sampling.draws, sampling.max_draws))
+        draws = (sampling.draws if sampling.max_draws is None
+                 else max(sampling.draws, needs[spec.imputation]))
+        return _fit_with_draws(np.zeros((4, draws, 1)))
+
+    monkeypatch.setattr(bayesian, "_fit", fake_fit)
+    runner = bayesian.FitRunner(StudyBParameters(), {})
+    specs = [bayesian.FitSpec("ck|log_ck|multivariable", pd.DataFrame(), ("x",), (0.0, 1.0), i)
+             for i in (1, 2, 3)]
+    stacked = runner._fit_stacked(specs)
+    assert calls == [(1, 1000, 4000), (2, 1500, 4000), (3, 1500, 4000),
+                     (1, 2000, None), (3, 2000, None)]
+    assert stacked.n_fits == 3 and stacked.coef_draws.shape == (12, 2000, 1)

@@ -29,11 +29,9 @@ import numpy as np
 import pandas as pd
 
 from imnm.stats.bayes import (
-    BayesDiagnostics,
     BayesFit,
     BayesPriors,
     SamplingSettings,
-    sampling_for_ess_target,
     stack_fits,
 )
 from imnm.studies.study_b.analyses.ck import (
@@ -47,8 +45,8 @@ from imnm.studies.study_b.analyses.ordinal import GRADE_MODELS, GRADE_TERMS, gra
 from imnm.studies.study_b.parameters import StudyBParameters
 from imnm.studies.study_b.variables import MULTIVARIABLE, PREDICTORS, Predictor, predictor
 
-# A fit short of its ESS or R-hat target is refitted once with draws per chain sized by the
-# ESS it reached, at least twice and at most this many times the configured draws.
+# A fit short of its ESS or R-hat target goes on sampling (no new warm-up) by what the ESS it
+# reached says it needs, up to this many times the configured draws per chain.
 MAX_DRAWS_FACTOR = 4
 
 # The code a cached fit depends on: a change to any of these refits everything.
@@ -73,11 +71,13 @@ def priors_of(params: StudyBParameters) -> BayesPriors:
 
 
 def sampling_of(params: StudyBParameters) -> SamplingSettings:
-    """NUTS settings and the diagnostics bar (config/studies/study_b.toml)."""
+    """NUTS settings and the diagnostics bar (config/studies/study_b.toml); a fit short of
+    draws continues up to MAX_DRAWS_FACTOR times bayes_draws."""
     return SamplingSettings(chains=params.bayes_chains, warmup=params.bayes_warmup,
                             draws=params.bayes_draws, seed=params.bayes_seed,
                             target_accept=params.bayes_target_accept,
-                            ess_target=params.bayes_min_ess, rhat_max=params.bayes_max_rhat)
+                            ess_target=params.bayes_min_ess, rhat_max=params.bayes_max_rhat,
+                            max_draws=MAX_DRAWS_FACTOR * params.bayes_draws)
 
 
 @dataclass(frozen=True)
@@ -186,16 +186,14 @@ class FitRunner:
             return dict(cached["outputs"])
         started = time.perf_counter()
         try:
-            fit = self._fit_stacked(specs, self.sampling)
-            sized = _sized_sampling(fit, self.sampling)
-            if sized is not None:
-                self.progress(f"Bayesian fit {fit_id}: short of its ESS or R-hat target at "
-                              f"{self.sampling.draws} draws per chain; refitting with "
-                              f"{sized.draws}")
-                fit = self._fit_stacked(specs, sized)
+            fit = self._fit_stacked(specs)
         except ValueError as exc:
             self.out.notes.append(f"Bayesian fit {fit_id} not computed: {exc}")
             return None
+        if fit.sampling.draws > self.sampling.draws:
+            self.progress(f"Bayesian fit {fit_id}: short of its ESS or R-hat target at "
+                          f"{self.sampling.draws} draws per chain; continued to "
+                          f"{fit.sampling.draws}")
         outputs = summarise(fit)
         outputs["diagnostics"] = _diagnostic_rows(fit_id, fit, [s.imputation for s in specs])
         seconds = time.perf_counter() - started
@@ -205,28 +203,21 @@ class FitRunner:
         self.progress(f"Bayesian fit {fit_id}: {seconds:.1f} s")
         return outputs
 
-
-    def _fit_stacked(self, specs: Sequence[FitSpec], sampling: SamplingSettings) -> BayesFit:
-        """Each spec fitted with `sampling`; several (imputations) stacked into one fit."""
-        fits = [_fit(s, self.priors, sampling) for s in specs]
-        return fits[0] if len(fits) == 1 else stack_fits(fits)
-
-
-def _short_of_draws(diagnostics: BayesDiagnostics) -> bool:
-    """Failed on R-hat or ESS only, every value finite and no divergence: more draws of the
-    same sampler are the remedy (a divergence or a stuck chain is not refitted)."""
-    table = diagnostics.table
-    finite = bool(np.isfinite(table[["rhat", "ess_bulk", "ess_tail"]].to_numpy()).all())
-    return not diagnostics.passed and diagnostics.divergences == 0 and finite
-
-
-def _sized_sampling(fit: BayesFit, sampling: SamplingSettings) -> SamplingSettings | None:
-    """The settings of the one refit a fit short of draws gets, or None when it needs none."""
-    if not _short_of_draws(fit.diagnostics()):
-        return None
-    wanted = sampling_for_ess_target(fit, sampling).draws
-    draws = min(max(wanted, 2 * sampling.draws), MAX_DRAWS_FACTOR * sampling.draws)
-    return replace(sampling, draws=draws)
+    def _fit_stacked(self, specs: Sequence[FitSpec]) -> BayesFit:
+        """Each spec fitted (continued while short of draws); several (imputations) stacked
+        into one fit. The first imputation's draws are where the others start; one that ends
+        with fewer draws than another is fitted again at the most any needed."""
+        first = _fit(specs[0], self.priors, self.sampling)
+        if len(specs) == 1:
+            return first
+        start = replace(self.sampling, draws=first.sampling.draws,
+                        max_draws=max(self.sampling.max_draws or 0, first.sampling.draws))
+        fits = [first, *(_fit(s, self.priors, start) for s in specs[1:])]
+        most = max(fit.sampling.draws for fit in fits)
+        fixed = replace(self.sampling, draws=most, max_draws=None)
+        fits = [fit if fit.sampling.draws == most else _fit(spec, self.priors, fixed)
+                for fit, spec in zip(fits, specs, strict=True)]
+        return stack_fits(fits)
 
 
 def _coefficient_rows(fit: BayesFit, confidence: float, **labels: Any) -> list[dict[str, Any]]:
