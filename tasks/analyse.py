@@ -4,9 +4,11 @@ what built them (`analysis.study_builds`). The released copies are written by pu
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import duckdb
 from prefect import get_run_logger, task
@@ -31,13 +33,44 @@ def write_analysis_tables(con: duckdb.DuckDBPyConnection, run_id: str, study: St
                     [study.name, run_id, model_version, json.dumps(params.as_dict())])
 
 
+# The studies' own progress (each Bayesian fit of study B, say) is logged here.
+STUDIES_LOGGER = "imnm.studies"
+
+
+class _ToRunLogger(logging.Handler):
+    """Hands each record of the studies' logger on to the run's logger."""
+
+    def __init__(self, run_logger: logging.Logger | logging.LoggerAdapter) -> None:
+        super().__init__(logging.INFO)
+        self.run_logger = run_logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.run_logger.log(record.levelno, "%s", record.getMessage())
+
+
+@contextlib.contextmanager
+def studies_logging_to(run_logger: logging.Logger | logging.LoggerAdapter) -> Iterator[None]:
+    """While inside, the studies' INFO and louder records reach the run's log."""
+    studies = logging.getLogger(STUDIES_LOGGER)
+    handler, level, propagate = _ToRunLogger(run_logger), studies.level, studies.propagate
+    studies.addHandler(handler)
+    studies.setLevel(logging.INFO)
+    studies.propagate = False  # once, through the run's logger
+    try:
+        yield
+    finally:
+        studies.removeHandler(handler)
+        studies.setLevel(level)
+        studies.propagate = propagate
+
+
 @task(name="run study analyses", cache_policy=NO_CACHE)
 def run_study_analyses(ctx: RunContext, model_version: str,
                        params: Mapping[str, StudyParameters]) -> dict[str, StudyResults]:
     """Every registered study in full on the current core and the current model's scores."""
     logger = get_run_logger()
     analysed: dict[str, StudyResults] = {}
-    with open_warehouse(ctx.paths.warehouse) as con:
+    with open_warehouse(ctx.paths.warehouse) as con, studies_logging_to(logger):
         for name, study_params in params.items():
             study = get_study(name)
             started = time.perf_counter()
