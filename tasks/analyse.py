@@ -33,7 +33,7 @@ def write_analysis_tables(con: duckdb.DuckDBPyConnection, run_id: str, study: St
                     [study.name, run_id, model_version, json.dumps(params.as_dict())])
 
 
-# The studies' own progress (each Bayesian fit of study B, say) is logged here.
+# The studies' own progress (each model they fit, say) is logged here.
 STUDIES_LOGGER = "imnm.studies"
 
 
