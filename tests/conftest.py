@@ -69,6 +69,30 @@ def pseudonym_key_env() -> Iterator[str]:
         os.environ["IMNM_PSEUDONYM_KEY"] = previous
 
 
+# Each study's tests may keep the suite's refreshes quick: `tests/studies/<study>/
+# suite_parameters.toml` holds standing overrides ([study] name = value) for every refresh the
+# suite runs (through $IMNM_STUDY_PARAMETERS_FILE); a test's own overrides still win.
+SUITE_PARAMETER_FILES = sorted((Path(__file__).resolve().parent / "studies")
+                               .glob("*/suite_parameters.toml"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_study_parameters_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The studies' suite parameters, in one file the platform reads from the environment."""
+    from imnm.studies.parameters import STANDING_OVERRIDES_ENV
+
+    merged = tmp_path_factory.mktemp("suite-parameters") / "study_parameters.toml"
+    merged.write_text("\n".join(path.read_text(encoding="utf-8")
+                                for path in SUITE_PARAMETER_FILES), encoding="utf-8")
+    previous = os.environ.get(STANDING_OVERRIDES_ENV)
+    os.environ[STANDING_OVERRIDES_ENV] = str(merged)
+    yield merged
+    if previous is None:
+        os.environ.pop(STANDING_OVERRIDES_ENV, None)
+    else:
+        os.environ[STANDING_OVERRIDES_ENV] = previous
+
+
 # Integration tests start Prefect, read a refreshed demo network, or drive R or Chromium (the
 # modules holding the R runner or the browser helpers); `make test-fast` leaves them, and the
 # `slow` ones (real CNN training), out.

@@ -1,9 +1,13 @@
 """Every registered study's parameters for one refresh: each study's config file, with the
-overrides given as `STUDY.NAME=VALUE` (`imnm refresh --set study_x.cutoff=0.02`)."""
+overrides given as `STUDY.NAME=VALUE` (`imnm refresh --set study_x.cutoff=0.02`) on top of any
+standing overrides in the TOML file `$IMNM_STUDY_PARAMETERS_FILE` names."""
 
 from __future__ import annotations
 
+import os
+import tomllib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from imnm.settings import ConfigurationError
@@ -29,14 +33,46 @@ def parse_overrides(assignments: Iterable[str]) -> StudyOverrides:
     return overrides
 
 
+# A TOML file of study parameter overrides (`[study_x]` then `name = value`) that every refresh
+# of a process with this variable set applies beneath `--set`: a deployment's standing choices,
+# or a quicker profile for a test suite.
+STANDING_OVERRIDES_ENV = "IMNM_STUDY_PARAMETERS_FILE"
+
+
+def standing_overrides() -> StudyOverrides:
+    """The overrides of the file `$IMNM_STUDY_PARAMETERS_FILE` names ({} when unset)."""
+    named = os.environ.get(STANDING_OVERRIDES_ENV, "").strip()
+    if not named:
+        return {}
+    path = Path(named)
+    if not path.is_file():
+        raise ConfigurationError(f"${STANDING_OVERRIDES_ENV} names {named}, which is not a "
+                                 "file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"{named} (${STANDING_OVERRIDES_ENV}): {exc}") from None
+    overrides: StudyOverrides = {}
+    for study, values in raw.items():
+        get_study(study)  # unknown -> UnknownStudyError listing the known studies
+        if not isinstance(values, dict):
+            raise ConfigurationError(f"{named} (${STANDING_OVERRIDES_ENV}): [{study}] must be "
+                                     "a table of parameter = value")
+        overrides[study] = dict(values)
+    return overrides
+
+
 def load_study_parameters(overrides: Mapping[str, Mapping[str, Any]] | None = None
                           ) -> dict[str, StudyParameters]:
-    """{study: its parameters} for every registered study, `overrides` applied."""
-    overrides = dict(overrides or {})
-    for study in overrides:
+    """{study: its parameters} for every registered study: the standing overrides, then
+    `overrides`, applied to each study's config file."""
+    given = dict(overrides or {})
+    for study in given:
         get_study(study)
-    return {study.name: study.parameters(overrides.get(study.name))
-            for study in all_studies()}
+    merged = standing_overrides()
+    for study, values in given.items():
+        merged[study] = {**merged.get(study, {}), **values}
+    return {study.name: study.parameters(merged.get(study.name)) for study in all_studies()}
 
 
 def recorded_parameters(params: Mapping[str, StudyParameters]) -> dict[str, dict[str, Any]]:

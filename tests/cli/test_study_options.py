@@ -3,11 +3,17 @@ refused clearly before any work starts when the study or parameter does not exis
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from imnm.cli import build_parser, main
 from imnm.settings import ConfigurationError
-from imnm.studies.parameters import load_study_parameters, parse_overrides
+from imnm.studies.parameters import (
+    STANDING_OVERRIDES_ENV,
+    load_study_parameters,
+    parse_overrides,
+)
 from imnm.studies.registry import STUDY_NAMES, UnknownStudyError
 
 STUDY = STUDY_NAMES[0]
@@ -49,3 +55,25 @@ def test_report_offers_every_registered_study() -> None:
     assert parser.parse_args(["report", "--study", STUDY]).study == STUDY
     with pytest.raises(SystemExit):
         parser.parse_args(["report", "--study", "study_zz"])
+
+
+def test_standing_overrides_file_applies_beneath_set(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    """$IMNM_STUDY_PARAMETERS_FILE's values apply to every load; `--set` wins over them; a
+    missing, malformed or wrongly shaped file, or an unknown study in it, is a clear error."""
+    standing = tmp_path / "standing.toml"
+    standing.write_text(f"[{STUDY}]\ncutoff = 0.03\n", encoding="utf-8")
+    monkeypatch.setenv(STANDING_OVERRIDES_ENV, str(standing))
+    assert load_study_parameters()[STUDY].as_dict()["cutoff"] == 0.03
+    assert load_study_parameters({STUDY: {"cutoff": 0.04}})[STUDY].as_dict()["cutoff"] == 0.04
+    for text, error, match in (
+            ("[study_zz]\ncutoff = 1\n", UnknownStudyError, STUDY),
+            (f"{STUDY} = 1\n", ConfigurationError, "must be a table"),
+            (f"[{STUDY}\n", ConfigurationError, "standing.toml"),
+            (f"[{STUDY}]\nno_such_parameter = 1\n", ConfigurationError, "no_such_parameter")):
+        standing.write_text(text, encoding="utf-8")
+        with pytest.raises(error, match=match):
+            load_study_parameters()
+    monkeypatch.setenv(STANDING_OVERRIDES_ENV, str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigurationError, match="not a file"):
+        load_study_parameters()

@@ -45,7 +45,7 @@ class StudyBParameters:
     normality_alpha: float = 0.05
     imputations: int = 10
     imputation_seed: int = 20220127
-    bayes_models: tuple[str, ...] = ("grade",)
+    bayes_models: tuple[str, ...] = ("grade", "univariable", "multivariable")
     bayes_coefficient_prior_sd: float = 100.0
     bayes_random_sd_prior_scale: float = 1.0
     bayes_random_sd_prior_df: float = 4.0

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from imnm.studies.registry import get_study
+from imnm.studies.parameters import load_study_parameters
 from imnm.studies.study_b.analyses import run_study_b
 from imnm.studies.study_b.inputs import read_inputs
 
@@ -28,7 +28,7 @@ def _released(demo_network: Any, table: str) -> pd.DataFrame:
 def test_every_released_bayesian_fit_passed_its_diagnostics(demo_network: Any) -> None:
     """One diagnostics row per configured fit, each passed (R-hat <= 1.01, ESS >= 400, no
     divergence), with its numbers."""
-    params = get_study("study_b").parameters()
+    params = load_study_parameters()["study_b"]  # the suite's: grade models only
     diagnostics = _released(demo_network, "bayes_diagnostics")
     assert "grade" in params.bayes_models
     assert sorted(diagnostics["fit_id"]) == sorted(
@@ -58,8 +58,7 @@ def test_bayesian_grade_models_agree_with_the_frequentist_fits(demo_network: Any
 def test_an_unchanged_cohort_refits_nothing(demo_network: Any) -> None:
     """The analyses rerun on the same inputs (the cache as the refresh left it) reuse every
     Bayesian fit and give the released rows again."""
-    study = get_study("study_b")
-    params = study.parameters()
+    params = load_study_parameters()["study_b"]
     with duckdb.connect(str(demo_network.paths.warehouse), read_only=True) as con:
         inputs = read_inputs(con, demo_network.model_version, params)
     assert len(inputs.bayes_fits) == 3
