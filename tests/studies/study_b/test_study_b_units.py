@@ -165,6 +165,7 @@ def test_a_fit_short_of_its_ess_target_continues_by_what_its_ess_says() -> None:
     assert continue_draws(_fit_with_draws(_autocorrelated(0.98)), base) == 3000
     fit = _fit_with_draws(_autocorrelated(0.85))  # ESS about 320
     assert not fit.diagnostics().passed
+    assert fit.diagnostics() is fit.diagnostics()  # computed once per fit
     more = continue_draws(fit, base)
     assert 500 <= more <= 3000 and more % 500 == 0
     assert continue_draws(_fit_with_draws(_autocorrelated(0.95), divergences=1), base) == 0
