@@ -1,6 +1,10 @@
 """Analyse: for every registered study, read its inputs from core and scores, run its
 analyses, and rebuild its analysis-ready tables (`analysis.<study>_*`) in one transaction with
-what built them (`analysis.study_builds`). The released copies are written by publish."""
+what built them (`analysis.study_builds`). The released copies are written by publish.
+
+A study whose inputs, parameters, model version, statistics code and libraries are those of
+its kept results (`imnm/studies/result_sets.py`) is not analysed again: its kept results are
+used, and the summary says from which run."""
 
 from __future__ import annotations
 
@@ -17,13 +21,21 @@ from prefect.cache_policies import NO_CACHE
 from imnm.refresh.context import RunContext
 from imnm.studies.base import Study, StudyParameters, StudyResults
 from imnm.studies.registry import get_study
+from imnm.studies.result_sets import (
+    keep_results,
+    read_kept_results,
+    results_fingerprint,
+    reused_headline,
+)
 from warehouse.db import insert_frame, open_warehouse, sql, transaction
 
 
 def write_analysis_tables(con: duckdb.DuckDBPyConnection, run_id: str, study: Study,
                           model_version: str, params: StudyParameters,
-                          results: StudyResults) -> None:
-    """Replace the study's analysis-ready rows in one transaction, with what built them."""
+                          results: StudyResults, kept: tuple[str, float] | None = None
+                          ) -> None:
+    """Replace the study's analysis-ready rows in one transaction, with what built them (and,
+    given `kept` = (fingerprint, seconds), the results kept for the next refresh)."""
     with transaction(con):
         for name in study.analysis_tables:
             table = study.analysis_table(name)
@@ -31,6 +43,26 @@ def write_analysis_tables(con: duckdb.DuckDBPyConnection, run_id: str, study: St
             insert_frame(con, table, results.analysis_tables[name])
         con.execute(sql("insert_study_build"),
                     [study.name, run_id, model_version, json.dumps(params.as_dict())])
+        if kept is not None:
+            keep_results(con, study.name, kept[0], run_id, kept[1], results)
+
+
+def analyse_study(con: duckdb.DuckDBPyConnection, run_id: str, study: Study,
+                  model_version: str, params: StudyParameters) -> StudyResults:
+    """One study's results on the current core: its kept results when nothing they depend on
+    changed, else its analyses run again (and kept)."""
+    started = time.perf_counter()
+    inputs = study.read_inputs(con, model_version, params)
+    fingerprint = results_fingerprint(study.name, inputs, params.as_dict(), model_version)
+    kept = read_kept_results(con, study.name, fingerprint)
+    if kept is not None:
+        write_analysis_tables(con, run_id, study, model_version, params, kept.results)
+        return StudyResults(kept.results.tables, kept.results.analysis_tables,
+                            kept.results.notes, reused_headline(kept))
+    results = study.run_analyses(inputs, params, model_version)
+    write_analysis_tables(con, run_id, study, model_version, params, results,
+                          kept=(fingerprint, time.perf_counter() - started))
+    return results
 
 
 # The studies' own progress (each model they fit, say) is logged here.
@@ -74,9 +106,7 @@ def run_study_analyses(ctx: RunContext, model_version: str,
         for name, study_params in params.items():
             study = get_study(name)
             started = time.perf_counter()
-            inputs = study.read_inputs(con, model_version, study_params)
-            results = study.run_analyses(inputs, study_params, model_version)
-            write_analysis_tables(con, ctx.run_id, study, model_version, study_params, results)
+            results = analyse_study(con, ctx.run_id, study, model_version, study_params)
             for note in results.notes:
                 logger.warning("%s: %s", study.name, note)
             for line in results.headline:

@@ -25,7 +25,10 @@ class StudyBInputs:
     treatments: pd.DataFrame   # glucocorticoid, IVMP, IVIG and csDMARD periods
     ck: pd.DataFrame           # CK measurements
     hip_flexors: pd.DataFrame  # hip-flexor exams: weaker side's MRC grade per date
-    bayes_fits: dict[str, dict[str, Any]] = field(default_factory=dict)  # the fit cache
+    # The fit cache: it saves refitting and never changes a result, so it is no part of the
+    # results' fingerprint (imnm/studies/result_sets.py).
+    bayes_fits: dict[str, dict[str, Any]] = field(default_factory=dict,
+                                                  metadata={"fingerprint": False})
 
 
 def read_inputs(con: duckdb.DuckDBPyConnection, model_version: str,
