@@ -18,7 +18,7 @@ the machine used meanwhile (the figures are noisy where that is not 0). Draws ar
 ESS target: a fit whose weakest bulk or tail ESS is below 400 is run again with the draws
 `sampling_for_ess_target` gives, and that refit is what the table shows.
 
-    .venv/bin/python -m benchmarks.stats_bayes [--cases grade-34,grade-240,grade-2000,ck-240]
+    .venv/bin/python -m benchmarks.stats_bayes [--cases grade-34,ck-240,...]  (default: all)
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from benchmarks._common import (
     run_in_fresh_process,
 )
 
-CASES = ("grade-34", "grade-240", "grade-2000", "ck-240")
+CASES = ("grade-34", "grade-240", "grade-2000", "ck-34", "ck-240", "ck-2000")
 GRADE_COLUMNS = ["treat", "visit1", "visit2", "visit3", "treat_visit1", "treat_visit2",
                  "treat_visit3"]
 CK_COLUMNS = ["visit2", "log_baseline_ck", "antibody", "age10"]
