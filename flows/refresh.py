@@ -8,11 +8,13 @@ from typing import Any
 from prefect import flow
 
 from flows.score_ecgs import score_new_ecgs
+from imnm.refresh.lock import refresh_lock
 from imnm.refresh.runs import RefreshSummary, finish_run, start_run
 from imnm.scoring_config import load_scoring_settings
-from imnm.settings import pseudonym_key, resolve_data_paths
+from imnm.settings import DataPaths, pseudonym_key, resolve_data_paths
 from imnm.studies.parameters import load_study_parameters, recorded_parameters
 from tasks.analyse import run_study_analyses
+from tasks.artifacts import refresh_artifacts
 from tasks.discover import discover_new_files
 from tasks.dq_report import dq_report_task
 from tasks.harmonize import harmonize_into_core
@@ -34,6 +36,14 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
     `study_parameters` overrides studies' configured parameters: {study: {name: value}}.
     """
     paths = resolve_data_paths(data_dir)
+    with refresh_lock(paths.root):  # one refresh at a time on a data directory
+        return _refresh_locked(paths, sites_dir, study_parameters, retry_quarantined)
+
+
+def _refresh_locked(paths: DataPaths, sites_dir: str | None,
+                    study_parameters: dict[str, dict[str, Any]] | None,
+                    retry_quarantined: bool) -> RefreshSummary:
+    """The refresh's stages, run while it holds the data directory's lock."""
     params = load_study_parameters(study_parameters)
     key = pseudonym_key()
     scoring = load_scoring_settings()
@@ -61,4 +71,5 @@ def refresh(data_dir: str | None = None, sites_dir: str | None = None,
     summary = summarize_refresh(ctx, scored, analysed, release, harmonized, report,
                                 study_reports)
     finish_run(ctx, summary)
+    refresh_artifacts(summary, report)
     return summary

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imnm.refresh.lock import RefreshRunningError, check_no_refresh_running
 from imnm.settings import (
     CONFIG_DIR,
     ConfigurationError,
@@ -66,6 +67,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.set)
     load_study_parameters(overrides)
     paths = _paths(args)
+    check_no_refresh_running(paths.root)
     from flows.refresh import refresh
     from imnm.refresh.summary import format_summary
 
@@ -313,11 +315,36 @@ def _number(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    paths = _paths(args)
-    from flows.deployments import serve_refresh
+SERVE_PERSISTENT = (
+    "For a schedule that outlives this command, with Prefect's UI: run `prefect server start` "
+    "in another terminal (or as a service), then `export PREFECT_API_URL="
+    "http://127.0.0.1:4200/api` before `imnm serve` (docs/operations.md).")
 
-    serve_refresh(cron=args.cron, data_dir=str(paths.root))
+
+def serve_banner(cron: str, data_dir: Path, api_url: str | None) -> list[str]:
+    """What `imnm serve` says before it starts: the schedule, where runs are recorded, and,
+    without an API URL, that the temporary server dies with the command."""
+    lines = [f"Serving the refresh of {data_dir} on cron {cron!r} (UTC), one run at a time; "
+             "Ctrl-C stops it."]
+    if api_url:
+        lines.append(f"Runs are scheduled and recorded by the Prefect server at {api_url}.")
+    else:
+        lines += ["warning: PREFECT_API_URL is not set: a temporary Prefect server starts for "
+                  "as long as this command runs, on a random local port and without a UI; its "
+                  "schedule and run history end with it.", SERVE_PERSISTENT]
+    return lines
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the refresh deployment on its schedule until interrupted."""
+    paths = _paths(args)
+    from flows.deployments import checked_cron, serve_refresh
+
+    cron = checked_cron(args.cron)
+    pseudonym_key()  # a scheduled run without the key would fail every night
+    for line in serve_banner(cron, paths.root, os.environ.get("PREFECT_API_URL")):
+        print(line, file=sys.stderr if line.startswith("warning") else sys.stdout, flush=True)
+    serve_refresh(cron=cron, data_dir=str(paths.root))
     return 0
 
 
@@ -436,12 +463,21 @@ def build_parser() -> argparse.ArgumentParser:
     use.add_argument("version")
     use.set_defaults(handler=cmd_model_use)
 
-    serve = commands.add_parser("serve", help="serve the refresh deployment on a cron schedule")
+    serve = commands.add_parser(
+        "serve", help="serve the refresh deployment on a cron schedule (UTC)",
+        description="Register the refresh deployment and run it on its schedule until "
+                    "interrupted. With PREFECT_API_URL set, against that Prefect server "
+                    "(persistent, with its UI); without, against a temporary server that "
+                    "lasts while this command runs. " + SERVE_PERSISTENT)
     _add_data_dir(serve)
     serve.add_argument("--cron", default=DEFAULT_CRON, help=f"default {DEFAULT_CRON!r}")
     serve.set_defaults(handler=cmd_serve)
     return parser
 
+
+# A refresh refused because another one runs on the data directory: try again later
+# (EX_TEMPFAIL, which schedulers and shell loops read as "retry").
+EXIT_REFRESH_RUNNING = 75
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ConfigurationError, FileNotFoundError,
                                                     ValueError, UnknownStudyError)
@@ -453,6 +489,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
+    except RefreshRunningError as exc:
+        print(f"imnm: {exc}", file=sys.stderr)
+        return EXIT_REFRESH_RUNNING
     except EXPECTED_ERRORS as exc:
         print(f"imnm: error: {exc}", file=sys.stderr)
         return 2

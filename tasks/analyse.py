@@ -19,6 +19,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from imnm.refresh.context import RunContext
+from imnm.refresh.retries import IO_RETRIES
 from imnm.studies.base import Study, StudyParameters, StudyResults
 from imnm.studies.registry import get_study
 from imnm.studies.result_sets import (
@@ -96,7 +97,7 @@ def studies_logging_to(run_logger: logging.Logger | logging.LoggerAdapter) -> It
         studies.propagate = propagate
 
 
-@task(name="run study analyses", cache_policy=NO_CACHE)
+@task(name="run study analyses", cache_policy=NO_CACHE, **IO_RETRIES)
 def run_study_analyses(ctx: RunContext, model_version: str,
                        params: Mapping[str, StudyParameters]) -> dict[str, StudyResults]:
     """Every registered study in full on the current core and the current model's scores."""

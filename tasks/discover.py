@@ -19,6 +19,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from imnm.refresh.context import RunContext
+from imnm.refresh.retries import IO_RETRIES
 from imnm.siteconfig import KindMapping, SiteConfig
 from warehouse.db import open_warehouse, sql, transaction
 
@@ -141,7 +142,7 @@ def register_landed(con: duckdb.DuckDBPyConnection, ctx: RunContext, landed: Lan
                           sha256, landed.path, supersedes)
 
 
-@task(name="discover new files", cache_policy=NO_CACHE)
+@task(name="discover new files", cache_policy=NO_CACHE, **IO_RETRIES)
 def discover_new_files(ctx: RunContext, retry_quarantined: bool = False
                        ) -> list[RegisteredFile]:
     """Register every landed file not loaded before; return them for staging."""

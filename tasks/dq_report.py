@@ -7,9 +7,10 @@ from prefect.cache_policies import NO_CACHE
 
 from imnm.dq_report.write import DqReport, write_dq_report
 from imnm.refresh.context import RunContext
+from imnm.refresh.retries import IO_RETRIES
 
 
-@task(name="data-quality report", cache_policy=NO_CACHE)
+@task(name="data-quality report", cache_policy=NO_CACHE, **IO_RETRIES)
 def dq_report_task(ctx: RunContext, release_id: str) -> DqReport:
     """Write the release's data-quality report and Data Docs (after publish)."""
     report = write_dq_report(ctx.paths, release_id)

@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from imnm.harmonize.rules import Harmonized, HarmonizeInput, harmonize
 from imnm.refresh.context import RunContext
+from imnm.refresh.retries import IO_RETRIES
 from imnm.siteconfig import RECORD_KINDS
 from tasks.validate import SiteValidation
 from warehouse.db import insert_frame, insert_many, open_warehouse, sql, transaction
@@ -114,7 +115,7 @@ def hold_back_site_run_files(con: duckdb.DuckDBPyConnection, ctx: RunContext, si
     return len(held)
 
 
-@task(name="harmonize into core", cache_policy=NO_CACHE)
+@task(name="harmonize into core", cache_policy=NO_CACHE, **IO_RETRIES)
 def harmonize_into_core(ctx: RunContext, verdicts: list[SiteValidation], key: bytes
                         ) -> HarmonizeSummary:
     """Hold back blocked sites' new files, then rebuild core from what may be published."""

@@ -7,13 +7,14 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from imnm.refresh.context import RunContext
+from imnm.refresh.retries import IO_RETRIES
 from imnm.studies.registry import all_studies
 from imnm.studies.reports import StudyReport, build_from_connection
 from models.registry import card_says_synthetic
 from warehouse.db import open_warehouse
 
 
-@task(name="study reports", cache_policy=NO_CACHE)
+@task(name="study reports", cache_policy=NO_CACHE, **IO_RETRIES)
 def study_reports_task(ctx: RunContext, release_id: str) -> tuple[StudyReport, ...]:
     """Write each study's report of the release (after publish), reading the warehouse
     read-only."""
