@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imnm.refresh.lock import RefreshRunningError, check_no_refresh_running
+from imnm.refresh.preflight import check_something_delivered
 from imnm.settings import (
     CONFIG_DIR,
     ConfigurationError,
@@ -68,6 +69,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     load_study_parameters(overrides)
     paths = _paths(args)
     check_no_refresh_running(paths.root)
+    check_something_delivered(paths)
+    from models.registry import current_version_or_advice
+
+    current_version_or_advice(paths.models)  # before Prefect and TensorFlow start
     from flows.refresh import refresh
     from imnm.refresh.summary import format_summary
 

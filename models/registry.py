@@ -443,3 +443,24 @@ def card_says_synthetic(models_dir: Path, version: str) -> bool | None:
         return ModelRegistry(models_dir).get(version).card.training_data.synthetic
     except (RegistryError, ValueError, KeyError, TypeError):
         return None
+
+
+def current_version_or_advice(models_dir: Path) -> str:
+    """The registry's current model version; else ConfigurationError in one line saying what
+    to run: `imnm model use` when models are registered but none is current, `imnm model
+    import` or `train` when there are none. Reads cards only (no Keras)."""
+    from imnm.settings import ConfigurationError
+
+    registry = ModelRegistry(models_dir)
+    try:
+        return registry.current().version
+    except RegistryError:
+        registered = [model.version for model in registry.list()]
+    if registered:
+        raise ConfigurationError(
+            f"no current AI-ECG model in {models_dir}: {len(registered)} registered "
+            f"({', '.join(registered)}); choose one with `imnm model use VERSION`")
+    raise ConfigurationError(
+        f"no AI-ECG model in {models_dir}: import one with `imnm model import MODEL --card "
+        "CARD --set-current` (`make run` imports the demo model) or train one with "
+        "`imnm model train`")

@@ -35,9 +35,11 @@ class HarmonizeSummary:
 def _publishable_staging(con: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
     if kind not in RECORD_KINDS:
         raise KeyError(f"unknown record kind {kind!r}")
-    return pl.from_arrow(con.execute(
+    # .pl(), not pl.from_arrow(.arrow()): polars refuses an Arrow stream with no batch (an
+    # empty staging table), DuckDB's own conversion keeps the columns.
+    return con.execute(
         f"SELECT s.* FROM staging.{kind} s JOIN registry.source_files f USING (file_id) "
-        "WHERE f.status = 'staged' ORDER BY s.file_id, s.source_row").arrow())
+        "WHERE f.status = 'staged' ORDER BY s.file_id, s.source_row").pl()
 
 
 def hold_back_blocked_sites(con: duckdb.DuckDBPyConnection, ctx: RunContext,

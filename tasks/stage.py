@@ -82,8 +82,10 @@ def record_row_changes(con: duckdb.DuckDBPyConnection, ctx: RunContext, file: Re
         return None
     table = _staging_table(file.record_kind)
     select = f"SELECT * FROM {table} WHERE file_id = ?"
-    previous = pl.from_arrow(con.execute(select, [file.supersedes_file_id]).arrow())
-    current = pl.from_arrow(con.execute(select, [file.file_id]).arrow())
+    # .pl() keeps the columns of an empty delivery (a header-only correction), where
+    # pl.from_arrow of DuckDB's Arrow stream refuses a stream with no batch.
+    previous = con.execute(select, [file.supersedes_file_id]).pl()
+    current = con.execute(select, [file.file_id]).pl()
     changes = diff_deliveries(previous, current)
     insert_many(con, "insert_file_change", [
         (ctx.run_id, file.site, file.record_kind, file.relative_path, file.supersedes_file_id,
