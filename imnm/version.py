@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 
 from imnm import __version__
 from imnm.settings import REPO_ROOT
@@ -36,11 +38,17 @@ def code_digest() -> str:
     """sha256 over the code that computes a release, by content (so two checkouts of the same
     code agree, and an uncommitted change shows): every source, SQL, template and suite file
     of the code folders, and the dependency lock."""
-    digest = hashlib.sha256()
     files = [REPO_ROOT / name for name in CODE_FILES]
     for folder in CODE_FOLDERS:
         files += [p for p in (REPO_ROOT / folder).rglob("*")
                   if p.suffix in CODE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts]
+    return files_digest(files)
+
+
+def files_digest(files: Iterable[Path]) -> str:
+    """sha256 over files of the repository by path and content, in path order (a missing
+    file is skipped)."""
+    digest = hashlib.sha256()
     for path in sorted(files):
         if path.is_file():
             digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0")

@@ -42,10 +42,16 @@ def write_analysis_tables(con: duckdb.DuckDBPyConnection, run_id: str, study: St
             table = study.analysis_table(name)
             con.execute(f"DELETE FROM {table}")  # a name from the study's fixed table list
             insert_frame(con, table, results.analysis_tables[name])
-        con.execute(sql("insert_study_build"),
-                    [study.name, run_id, model_version, json.dumps(params.as_dict())])
+        record_study_build(con, run_id, study, model_version, params)
         if kept is not None:
             keep_results(con, study.name, kept[0], run_id, kept[1], results)
+
+
+def record_study_build(con: duckdb.DuckDBPyConnection, run_id: str, study: Study,
+                       model_version: str, params: StudyParameters) -> None:
+    """Record which run, model and parameters the study's analysis-ready tables stand for."""
+    con.execute(sql("insert_study_build"),
+                [study.name, run_id, model_version, json.dumps(params.as_dict())])
 
 
 def analyse_study(con: duckdb.DuckDBPyConnection, run_id: str, study: Study,
@@ -56,10 +62,10 @@ def analyse_study(con: duckdb.DuckDBPyConnection, run_id: str, study: Study,
     inputs = study.read_inputs(con, model_version, params)
     fingerprint = results_fingerprint(study.name, inputs, params.as_dict(), model_version)
     kept = read_kept_results(con, study.name, fingerprint)
-    if kept is not None:
-        write_analysis_tables(con, run_id, study, model_version, params, kept.results)
-        return StudyResults(kept.results.tables, kept.results.analysis_tables,
-                            kept.results.notes, reused_headline(kept))
+    if kept is not None:  # its analysis-ready tables are those of the run that kept them
+        record_study_build(con, run_id, study, model_version, params)
+        return StudyResults(kept.results.tables, {}, kept.results.notes,
+                            reused_headline(kept))
     results = study.run_analyses(inputs, params, model_version)
     write_analysis_tables(con, run_id, study, model_version, params, results,
                           kept=(fingerprint, time.perf_counter() - started))

@@ -4,8 +4,9 @@ the last results instead of running every analysis again (`analysis.study_result
 
 The fingerprint covers every field of the study's inputs except those marked
 `field(metadata={"fingerprint": False})`: caches that only save time (a study's own fit cache,
-say) and never change a result. Tables are kept as Arrow IPC streams, so they come back with
-the column types they had.
+say) and never change a result. Result tables are kept as Arrow IPC streams, so they come back
+with the column types they had; the analysis-ready tables the same run wrote stay in
+`analysis.<study>_*` and are not rewritten when the results are reused.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,19 +27,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from imnm.settings import REPO_ROOT
 from imnm.studies.base import StudyResults
+from imnm.version import files_digest
 from warehouse.db import sql
 
-# The code a study's results depend on beyond its inputs: every study's package and the
-# statistics. A change to any of these files computes every study again.
+# The code a study's results depend on beyond its inputs: every study's package, the
+# statistics, and the dependency lock (every library version). A change to any of these
+# computes every study again; a change elsewhere (the CLI, ingestion) does not.
 _PACKAGE_DIR: Final[Path] = Path(__file__).resolve().parents[1]
 CODE_DIRS: Final[tuple[Path, ...]] = (_PACKAGE_DIR / "studies", _PACKAGE_DIR / "stats")
-# Libraries whose version can change a number.
-LIBRARIES: Final[tuple[str, ...]] = (
-    "numpy", "pandas", "scipy", "statsmodels", "lifelines", "jax", "jaxlib", "numpyro",
-    "arviz", "pyarrow", "duckdb")
+LOCK_FILE: Final[Path] = REPO_ROOT / "uv.lock"
 
-RESULT, ANALYSIS = "result", "analysis"
+# The kind of every kept table (the analysis-ready tables stay where they are).
+RESULT = "result"
 
 
 @dataclass(frozen=True)
@@ -53,25 +54,8 @@ class KeptResults:
 
 @cache
 def code_digest() -> str:
-    """sha256 over the studies' and statistics' source files (path and bytes, in order)."""
-    digest = hashlib.sha256()
-    for directory in CODE_DIRS:
-        for path in sorted(directory.rglob("*.py")):
-            digest.update(str(path.relative_to(_PACKAGE_DIR)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-@cache
-def library_versions() -> dict[str, str]:
-    """Python's and each of LIBRARIES' installed version ('absent' where not installed)."""
-    versions = {"python": sys.version.split()[0]}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "absent"
-    return versions
+    """sha256 over the studies' and statistics' source files and the dependency lock."""
+    return files_digest([*(p for d in CODE_DIRS for p in d.rglob("*.py")), LOCK_FILE])
 
 
 def _frame_parts(frame: pd.DataFrame) -> Iterator[bytes]:
@@ -115,10 +99,9 @@ def _value_parts(value: Any) -> Iterator[bytes]:
 def results_fingerprint(study: str, inputs: Any, parameters: Mapping[str, Any],
                         model_version: str) -> str:
     """sha256 of everything a study's results depend on: its inputs, parameters, the model
-    version, the statistics code and the library versions."""
+    version, the statistics code, the locked libraries and the Python that runs them."""
     digest = hashlib.sha256()
-    for part in (study, model_version, code_digest(),
-                 json.dumps(library_versions(), sort_keys=True),
+    for part in (study, model_version, code_digest(), sys.version.split()[0],
                  json.dumps(parameters, default=str, sort_keys=True)):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -150,28 +133,26 @@ def read_kept_results(con: duckdb.DuckDBPyConnection, study: str, fingerprint: s
     if row is None or row[0] != fingerprint:
         return None
     _, run_id, seconds, notes, headline = row
-    tables: dict[str, dict[str, pd.DataFrame]] = {RESULT: {}, ANALYSIS: {}}
-    for kind, name, blob in con.execute(sql("select_study_result_set_tables"),
-                                        [study]).fetchall():
-        tables[kind][name] = frame_from_ipc(blob)
+    tables = {name: frame_from_ipc(blob) for kind, name, blob in con.execute(
+        sql("select_study_result_set_tables"), [study]).fetchall() if kind == RESULT}
     return KeptResults(run_id, float(seconds), StudyResults(
-        tables=tables[RESULT], analysis_tables=tables[ANALYSIS],
-        notes=tuple(json.loads(notes)), headline=tuple(json.loads(headline))))
+        tables=tables, analysis_tables={}, notes=tuple(json.loads(notes)),
+        headline=tuple(json.loads(headline))))
 
 
 def keep_results(con: duckdb.DuckDBPyConnection, study: str, fingerprint: str, run_id: str,
                  analysed_seconds: float, results: StudyResults) -> None:
     """Replace the study's kept results (call inside the transaction that writes its
-    analysis-ready tables, so the two always agree)."""
+    analysis-ready tables, so the two always agree: those tables are not kept again here, the
+    warehouse's copies are the kept ones)."""
     con.execute(sql("delete_study_result_set_tables"), [study])
     con.execute(sql("delete_study_result_set"), [study])
     con.execute(sql("insert_study_result_set"), [
         study, fingerprint, run_id, analysed_seconds, json.dumps(list(results.notes)),
         json.dumps(list(results.headline))])
-    for kind, tables in ((RESULT, results.tables), (ANALYSIS, results.analysis_tables)):
-        for name, frame in tables.items():
-            con.execute(sql("insert_study_result_set_table"),
-                        [study, kind, name, frame_to_ipc(frame)])
+    for name, frame in results.tables.items():
+        con.execute(sql("insert_study_result_set_table"),
+                    [study, RESULT, name, frame_to_ipc(frame)])
 
 
 def reused_headline(kept: KeptResults) -> tuple[str, ...]:
